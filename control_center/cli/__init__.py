@@ -1,0 +1,1 @@
+"""The ``openastro`` command line."""

@@ -1,0 +1,133 @@
+"""``openastro demo``: a simulated night of the network, then its report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+
+from control_center.eventlog import DEFAULT_DB
+
+DEFAULT_START = "2026-03-21T18:00:00+00:00"
+
+
+def add_demo_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("demo", help="simulate a night of the network and print its report",
+                            description="Run a simulated night of a multi-site network on the "
+                                        "embedded log and print the night report.")
+    p.add_argument("--network", metavar="FILE.toml", help="network description "
+                   "(default: the shipped three-site network)")
+    p.add_argument("--seed", type=int, default=1, help="seed of weather, programmes and "
+                   "decisions (default 1)")
+    p.add_argument("--hours", type=float, default=10.0, help="length of the night (default 10)")
+    p.add_argument("--start", default=DEFAULT_START, help=f"UTC start (default {DEFAULT_START})")
+    p.add_argument("--db", default=DEFAULT_DB, metavar="URL",
+                   help=f"log: SQLite file or SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--policy", default="greedy", help="policy plugin (default greedy)")
+    p.add_argument("--scorer", default="value-formula", help="scorer plugin")
+    p.add_argument("--headless", action="store_true", help="no terminal UI; print the report")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run_demo)
+
+
+def _fail(message: str) -> int:
+    print(f"openastro: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from control_center.eventlog import EventLog, LogError
+    from control_center.network import NetworkFileError, load_network
+    from control_center.plugin_api import Settings
+    from control_center.plugin_host import PluginError, PluginHost
+    from control_center.projections.night_report import NightReport
+
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        return _fail(f"--start {args.start!r} is not an ISO date-time")
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    if not 0 < args.hours <= 24:
+        return _fail(f"--hours must be in (0, 24], got {args.hours}")
+    try:
+        network = load_network(args.network)
+    except NetworkFileError as exc:
+        return _fail(str(exc))
+    settings = Settings(policy=args.policy, scorer=args.scorer, seed=args.seed)
+    try:
+        host = PluginHost.load(settings, network)
+    except PluginError as exc:
+        return _fail(str(exc))
+    try:
+        log = EventLog.open(args.db)
+    except LogError as exc:
+        return _fail(str(exc))
+
+    from control_center.night import NightRun
+    from simulator import SimulatedNetwork, demo_requests
+
+    wall = time.perf_counter()
+    with log:
+        sites = SimulatedNetwork(network, args.seed, start, start + _hours(args.hours))
+        run = NightRun(network, log, host, settings, sites.links(),
+                       demo_requests(args.seed, network, n_science=200, n_survey=150),
+                       start=start, hours=args.hours,
+                       seed=args.seed)
+        night = run.run()
+        report = NightReport()
+        for recorded in log.read():
+            report.apply(recorded)
+        figures = report.report(str(night))
+        figures["events"] = log.last_position()
+    figures["wall_seconds"] = round(time.perf_counter() - wall, 2)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        if not args.headless:
+            print("(the terminal UI is not built yet; printing the night report)\n")
+        print(format_report(figures, log_url=args.db))
+    return 0
+
+
+def _hours(hours: float):
+    from datetime import timedelta
+
+    return timedelta(hours=hours)
+
+
+def format_report(figures: dict, log_url: str = "") -> str:
+    """The night report as a plain-text table."""
+    head = (f"Night report: {figures['network']}  {figures['start'][:16]} -> "
+            f"{figures['end'][:16]} UTC  seed {figures['seed']}  policy {figures['policy']}")
+    columns = ("site", "dark h", "weather-lost h", "completed", "failed", "dark used",
+               "science value")
+    rows = []
+    totals = [0.0, 0.0, 0, 0, 0.0]
+    for name, s in figures["sites"].items():
+        rows.append((name, f"{s['dark_hours']:.2f}", f"{s['weather_lost_hours']:.2f}",
+                     str(s["completed"]), str(s["failed"]), f"{100 * s['dark_time_used']:.1f}%",
+                     f"{s['science_value']:.1f}"))
+        totals[0] += s["dark_hours"]
+        totals[1] += s["weather_lost_hours"]
+        totals[2] += s["completed"]
+        totals[3] += s["failed"]
+        totals[4] += s["science_value"]
+    rows.append(("total", f"{totals[0]:.2f}", f"{totals[1]:.2f}", str(totals[2]),
+                 str(totals[3]), "", f"{totals[4]:.1f}"))
+    widths = [max(len(r[i]) for r in [columns, *rows]) for i in range(len(columns))]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    out = [head, "", line(columns), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    tail = f"\n{figures.get('events', 0)} events in the log"
+    if log_url:
+        tail += f" ({log_url})"
+    if "wall_seconds" in figures:
+        tail += f"; simulated in {figures['wall_seconds']} s"
+    out.append(tail)
+    return "\n".join(out)

@@ -1,0 +1,46 @@
+"""Entry point of the ``openastro`` command: builds the parser from each command module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from control_center import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from control_center.cli.demo_command import add_demo_parser
+    from control_center.cli.log_commands import add_log_parser
+    from control_center.cli.plugin_commands import add_plugins_parser
+
+    parser = argparse.ArgumentParser(
+        prog="openastro",
+        description="Control center for distributed networks of robotic telescopes.",
+    )
+    parser.add_argument("--version", action="version", version=f"openastro {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_demo_parser(commands)
+    add_log_parser(commands)
+    add_plugins_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``openastro`` command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("openastro: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

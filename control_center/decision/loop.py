@@ -1,0 +1,236 @@
+"""One decision for one telescope, every step a plugin hook, recorded as one batch.
+
+The loop asks the generators for candidates, the constraints for rejections,
+the configured scorer for values and the configured policy for a choice. Each
+step's outcome is an event; a plugin failure is a ``PluginFailed`` event and
+the loop goes on with what the other plugins returned (and, if the scorer or
+the policy failed, with a documented fallback).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from control_center.eventlog.envelope import LogEvent
+from control_center.events import (
+    AssignmentChosen,
+    CandidatesProposed,
+    CandidatesRejected,
+    CandidatesScored,
+    DecisionTriggered,
+    NoAssignment,
+    PluginFailed,
+)
+from control_center.plugin_api.types import (
+    Candidate,
+    Conditions,
+    DecisionContext,
+    NightPlan,
+    QueuedRequest,
+    Score,
+    Settings,
+    TelescopeState,
+)
+
+__all__ = ["Decision", "DecisionLoop"]
+
+CORE = "control-center"
+
+
+@dataclass
+class Decision:
+    """What a decision produced: the chosen candidate (or None) and its events."""
+
+    decision_id: uuid.UUID
+    context: DecisionContext
+    chosen: Candidate | None
+    score: Score | None
+    reason: str
+    events: list[LogEvent] = field(default_factory=list)
+
+    @property
+    def last_event(self) -> LogEvent:
+        return self.events[-1]
+
+
+class DecisionLoop:
+    """Runs decisions through the plugin host and records each in the log.
+
+    Parameters
+    ----------
+    host : PluginHost
+        Loaded plugins (its failures are collected per decision).
+    log : EventLog
+        Where decisions are recorded.
+    settings : Settings
+    seed : int
+        Seed of the loop's random stream (decision ids and per-decision seeds).
+    """
+
+    def __init__(self, host, log, settings: Settings, seed: int) -> None:
+        self.host = host
+        self.log = log
+        self.settings = settings
+        self._rng = random.Random(seed)
+        self._failures: list = []
+        host.add_failure_listener(self._failures.append)
+
+    def decide(
+        self,
+        *,
+        now: datetime,
+        trigger: str,
+        night: NightPlan,
+        telescope: TelescopeState,
+        conditions_by_site: Mapping[str, Conditions],
+        queue: Sequence[QueuedRequest],
+        busy_targets: Mapping[str, str],
+        cause: LogEvent | None = None,
+        correlation_id: uuid.UUID | None = None,
+        assign: Callable[[Candidate, Score | None, Any, LogEvent], None] | None = None,
+    ) -> Decision:
+        """Make and record one decision for ``telescope`` at ``now``.
+
+        ``assign(candidate, score, batch, chosen_event)`` is called inside the
+        decision's batch when a candidate is chosen, so the command to the site
+        is recorded atomically with the decision that caused it.
+        """
+        decision_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
+        context = DecisionContext(
+            decision_id=decision_id, trigger=trigger, now=now, night=night, telescope=telescope,
+            conditions=conditions_by_site[telescope.site.name],
+            conditions_by_site=conditions_by_site, queue=queue, busy_targets=busy_targets,
+            settings=self.settings, seed=self._rng.getrandbits(32),
+        )
+        self._failures.clear()
+        candidates = self._propose(context)
+        rejections = self._filter(context, candidates)
+        rejected = {r["candidate"] for r in rejections}
+        feasible = [c for c in candidates if c.key not in rejected]
+        scorer, scores = self._score(context, feasible)
+        policy, chosen, reason = self._choose(context, feasible, scores)
+
+        by_key = {s.candidate: s for s in scores}
+        with self.log.batch(actor=CORE, sim_time=now,
+                            correlation_id=correlation_id or decision_id) as batch:
+            first = batch.add(
+                DecisionTriggered, stream=decision_id, causation=cause, trigger=trigger,
+                site=telescope.site.name, telescope=telescope.telescope.name,
+                inputs=_inputs(context),
+            )
+            proposed = batch.add(CandidatesProposed, stream=decision_id, causation=first,
+                                 candidates=[c.to_dict() for c in candidates])
+            filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
+                                 rejections=rejections)
+            scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,
+                               scorer=scorer, scores=[vars(s) for s in scores])
+            for failure in self._failures:
+                batch.add(PluginFailed, stream=decision_id, causation=first,
+                          actor=f"plugin:{failure.plugin}", plugin=failure.plugin,
+                          hook=failure.hook, failure=failure.failure, message=failure.message)
+            if chosen is None:
+                batch.add(NoAssignment, stream=decision_id, causation=scored,
+                          actor=f"plugin:{policy}" if policy else CORE, policy=policy,
+                          reason=reason)
+            else:
+                choice = batch.add(AssignmentChosen, stream=decision_id, causation=scored,
+                                   actor=f"plugin:{policy}", policy=policy,
+                                   candidate=chosen.to_dict(), reason=reason)
+                if assign is not None:
+                    assign(chosen, by_key.get(chosen.key), batch, choice)
+            events = list(batch.events)
+        return Decision(decision_id, context, chosen, by_key.get(chosen.key) if chosen else None,
+                        reason, events)
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def _propose(self, context: DecisionContext) -> list[Candidate]:
+        merged: dict[str, Candidate] = {}
+        for plugin, proposals in self.host.call_all("openastro_propose", context=context):
+            for candidate in proposals:
+                if candidate.key not in merged:
+                    if not candidate.proposed_by:
+                        candidate = _with_proposer(candidate, plugin)
+                    merged[candidate.key] = candidate
+        return list(merged.values())
+
+    def _filter(self, context: DecisionContext, candidates: list[Candidate]) -> list[dict]:
+        if not candidates:
+            return []
+        keys = {c.key for c in candidates}
+        out = []
+        for plugin, rejections in self.host.call_all("openastro_filter", context=context,
+                                                     candidates=candidates):
+            for r in rejections:
+                if r.candidate in keys:
+                    out.append({"candidate": r.candidate, "constraint": r.constraint,
+                                "value": _plain(r.value), "limit": _plain(r.limit),
+                                "plugin": plugin})
+        return out
+
+    def _score(self, context: DecisionContext,
+               feasible: list[Candidate]) -> tuple[str, list[Score]]:
+        if not feasible:
+            return self.settings.scorer, []
+        answer = self.host.call_first("openastro_score", context=context, candidates=feasible)
+        keys = {c.key for c in feasible}
+        if answer is not None:
+            plugin, scores = answer
+            scores = [s for s in scores if s.candidate in keys]
+            if {s.candidate for s in scores} == keys:
+                return plugin, scores
+        # Fallback: a scorer failed or left candidates out; priority is the value.
+        return f"{CORE}:priority-fallback", [Score(c.key, c.priority, c.priority)
+                                             for c in feasible]
+
+    def _choose(self, context: DecisionContext, feasible: list[Candidate],
+                scores: list[Score]) -> tuple[str, Candidate | None, str]:
+        policy = self.settings.policy
+        if context.conditions.open is False:
+            return policy, None, f"site closed: {context.conditions.reason}"
+        if not feasible:
+            return policy, None, "no feasible candidate"
+        answer = self.host.call_first("openastro_choose", context=context, candidates=feasible,
+                                      scores=scores)
+        by_key = {c.key: c for c in feasible}
+        if answer is not None and answer[1].candidate in by_key:
+            plugin, choice = answer
+            return plugin, by_key[choice.candidate], choice.reason
+        best = max(scores, key=lambda s: (s.value, s.candidate))
+        why = "no answer" if answer is None else f"unknown candidate {answer[1].candidate!r}"
+        return (f"{CORE}:highest-score-fallback", by_key[best.candidate],
+                f"policy {policy!r} gave {why}; took the highest score {best.value:.2f}")
+
+
+def _with_proposer(candidate: Candidate, plugin: str) -> Candidate:
+    from dataclasses import replace
+
+    return replace(candidate, proposed_by=plugin)
+
+
+def _plain(value):
+    if isinstance(value, float | int | str) or value is None:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _inputs(context: DecisionContext) -> dict:
+    scope = context.telescope
+    return {
+        "conditions": asdict(context.conditions),
+        "pointing": [scope.pointing_ra_deg, scope.pointing_dec_deg],
+        "filter": scope.filter,
+        "queue_size": len(context.queue),
+        "busy_targets": dict(context.busy_targets),
+        "policy": context.settings.policy,
+        "scorer": context.settings.scorer,
+        "seed": context.seed,
+    }

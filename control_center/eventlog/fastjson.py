@@ -1,0 +1,158 @@
+"""Fast paths for eventsourcing's JSON format (same bytes in, same objects out).
+
+eventsourcing's :class:`~eventsourcing.persistence.JSONTranscoder` writes a
+datetime as ``{"_type_": "datetime_iso", "_data_": "..."}`` and a UUID as
+``{"_type_": "uuid_hex", "_data_": "..."}``, through a Python hook called for
+every such object (and, when decoding, for *every* dict). Event envelopes
+hold two datetimes and up to three UUIDs, so the hooks dominate. Here:
+
+- :func:`encode_state` converts the top-level datetimes and UUIDs before the
+  C encoder runs (nested ones still go through the hook): identical output;
+- :func:`decode_state` runs the C decoder without a hook and converts the
+  top-level ``{"_type_", "_data_"}`` values; when the body holds any other
+  ``"_type_"`` mark it falls back to the full transcoder: identical result;
+- :func:`parse_envelope` reads ``timestamp``, ``sim_time`` and ``actor`` from
+  the front of a body with one regular expression, without decoding the rest;
+- :func:`uuid_from_db` / :func:`uuid_from_hex` build UUIDs without the
+  checks of ``UUID.__init__`` and remember recent ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from uuid import UUID, SafeUUID
+
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
+
+__all__ = ["StateCodec", "parse_envelope", "uuid_from_db", "uuid_from_hex"]
+
+_TYPE_MARK = b'"_type_"'
+_loads = json.loads
+_fromiso = datetime.fromisoformat
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown
+_UUID_CACHE: dict[Any, UUID] = {}
+_UUID_CACHE_MAX = 100_000
+
+
+def _remember(key: Any, value: UUID) -> UUID:
+    if len(_UUID_CACHE) >= _UUID_CACHE_MAX:
+        _UUID_CACHE.clear()
+    _UUID_CACHE[key] = value
+    return value
+
+
+def uuid_from_hex(text: str) -> UUID:
+    """``UUID(text)`` for a 32-digit hex string, faster (other forms: via ``UUID``)."""
+    u = _UUID_CACHE.get(text)
+    if u is not None:
+        return u
+    if len(text) != 32:
+        return _remember(text, UUID(text))
+    u = _new(UUID)
+    _set(u, "int", int(text, 16))
+    _set(u, "is_safe", _UNKNOWN)
+    return _remember(text, u)
+
+
+def uuid_from_db(value: Any) -> UUID:
+    """A UUID from a raw database value: 16 bytes (SQLite), text (PostgreSQL) or UUID."""
+    t = type(value)
+    if t is UUID:
+        return value
+    if t is not bytes and t is not str:
+        if isinstance(value, UUID):
+            return value
+        value = bytes(value) if isinstance(value, bytearray | memoryview) else str(value)
+    u = _UUID_CACHE.get(value)
+    if u is not None:
+        return u
+    if type(value) is bytes:
+        if len(value) != 16:
+            raise ValueError(f"a stream id must be 16 bytes, got {len(value)}")
+        u = _new(UUID)
+        _set(u, "int", int.from_bytes(value, "big"))
+        _set(u, "is_safe", _UNKNOWN)
+        return _remember(value, u)
+    return _remember(value, UUID(value))
+
+
+class StateCodec:
+    """Encode and decode event states exactly like a given :class:`JSONTranscoder`.
+
+    Parameters
+    ----------
+    transcoder : JSONTranscoder
+        The transcoder whose format to follow (and to fall back on).
+    """
+
+    def __init__(self, transcoder: JSONTranscoder) -> None:
+        self.transcoder = transcoder
+        self._encode = transcoder.encoder.encode
+        self._names = transcoder.names
+        self._datetime = isinstance(transcoder.types.get(datetime), DatetimeAsISO)
+        self._uuid = isinstance(transcoder.types.get(UUID), UUIDAsHex)
+        self._dt_name = transcoder.types[datetime].name if self._datetime else None
+        self._uuid_name = transcoder.types[UUID].name if self._uuid else None
+
+    def encode_state(self, state: dict[str, Any]) -> bytes:
+        """Encode ``state`` (modified in place) as the transcoder would."""
+        for key, value in state.items():
+            t = type(value)
+            if t is datetime and self._datetime:
+                state[key] = {"_type_": self._dt_name, "_data_": value.isoformat()}
+            elif t is UUID and self._uuid:
+                state[key] = {"_type_": self._uuid_name, "_data_": value.hex}
+        return self._encode(state).encode("utf8")
+
+    def decode_state(self, body: bytes) -> dict[str, Any]:
+        """Decode a JSON body as the transcoder would."""
+        state = _loads(body)
+        marks = body.count(_TYPE_MARK)
+        if not marks:
+            return state
+        found = 0
+        dt_name, uuid_name, names = self._dt_name, self._uuid_name, self._names
+        for key, value in state.items():
+            if type(value) is dict and len(value) == 2 and "_type_" in value \
+                    and "_data_" in value:
+                name, data = value["_type_"], value["_data_"]
+                if name == dt_name and type(data) is str:
+                    state[key] = _fromiso(data)
+                elif name == uuid_name and type(data) is str:
+                    state[key] = uuid_from_hex(data)
+                else:
+                    transcoding = names.get(name)
+                    if transcoding is None:
+                        break
+                    state[key] = transcoding.decode(data)
+                found += 1
+        if found != marks:
+            return self.transcoder.decode(body)
+        return state
+
+
+_ENVELOPE = re.compile(
+    rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"([^"\\]*)"\},'
+    rb'"sim_time":\{"_type_":"datetime_iso","_data_":"([^"\\]*)"\},'
+    rb'"actor":"((?:[^"\\]|\\.)*)"')
+
+
+def parse_envelope(body: bytes) -> tuple[datetime, datetime, str] | None:
+    """``(timestamp, sim_time, actor)`` read from the front of a body, or None.
+
+    None means the body does not start the usual way (then decode it fully).
+    """
+    m = _ENVELOPE.match(body)
+    if m is None:
+        return None
+    ts, sim, actor = m.groups()
+    try:
+        actor_text = actor.decode("utf-8") if b"\\" not in actor else json.loads(b'"' + actor + b'"')
+        return _fromiso(ts.decode("ascii")), _fromiso(sim.decode("ascii")), actor_text
+    except ValueError:
+        return None

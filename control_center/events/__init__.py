@@ -1,0 +1,40 @@
+"""The catalogue of OpenAstro's event types, one module per domain.
+
+Every type subclasses :class:`control_center.eventlog.envelope.LogEvent`.
+Plugins may define their own event types the same way.
+"""
+
+from control_center.events.decision import (
+    AssignmentChosen,
+    CandidatesProposed,
+    CandidatesRejected,
+    CandidatesScored,
+    DecisionTriggered,
+    NoAssignment,
+)
+from control_center.events.night import NightEnded, NightStarted
+from control_center.events.observation import (
+    ObservationAssigned,
+    ObservationCompleted,
+    ObservationFailed,
+    ObservationRequested,
+)
+from control_center.events.plugin import PluginFailed
+from control_center.events.site import SiteConditionsChanged
+
+__all__ = [
+    "AssignmentChosen",
+    "CandidatesProposed",
+    "CandidatesRejected",
+    "CandidatesScored",
+    "DecisionTriggered",
+    "NightEnded",
+    "NightStarted",
+    "NoAssignment",
+    "ObservationAssigned",
+    "ObservationCompleted",
+    "ObservationFailed",
+    "ObservationRequested",
+    "PluginFailed",
+    "SiteConditionsChanged",
+]

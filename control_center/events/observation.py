@@ -1,0 +1,68 @@
+"""Events of observation requests and observations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from control_center.eventlog.envelope import LogEvent
+
+
+class ObservationRequested(LogEvent):
+    """A request joins the queue (from a program, a generator or an alert)."""
+
+    request_id: str
+    program: str
+    kind: str
+    target: str
+    ra_deg: float
+    dec_deg: float
+    filters: list
+    exposure_s: float
+    priority: float
+    repeats: int
+
+
+class ObservationAssigned(LogEvent):
+    """A candidate was assigned to a telescope; the command goes to the site."""
+
+    observation_id: str
+    request_id: str
+    site: str
+    telescope: str
+    target: str
+    ra_deg: float
+    dec_deg: float
+    filter: str
+    exposure_s: float
+    expected_start: datetime
+    expected_end: datetime
+    expected_value: float
+
+
+class ObservationCompleted(LogEvent):
+    """An observation finished with usable data."""
+
+    observation_id: str
+    request_id: str
+    site: str
+    telescope: str
+    filter: str
+    started: datetime
+    ended: datetime
+    snr: float
+    seeing_arcsec: float
+    airmass: float
+    science_value: float
+
+
+class ObservationFailed(LogEvent):
+    """An observation ended without usable data (clouds, low signal, fault)."""
+
+    observation_id: str
+    request_id: str
+    site: str
+    telescope: str
+    filter: str
+    started: datetime
+    ended: datetime
+    reason: str

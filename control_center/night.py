@@ -1,0 +1,294 @@
+"""A night of the network: sites report, telescopes free up, decisions assign work.
+
+:class:`NightRun` is a discrete-event loop over a clock. Sites are reached
+through :class:`SiteLink` objects (in-process simulated sites now; gRPC site
+nodes implement the same protocol). Everything that happens is appended to the
+log before it takes effect; the night report is folded from the log alone.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from control_center import astro
+from control_center.clock import SimulatedClock
+from control_center.decision import DecisionLoop
+from control_center.eventlog.envelope import STREAM_NAMESPACE, LogEvent, stream_id
+from control_center.events import (
+    NightEnded,
+    NightStarted,
+    ObservationAssigned,
+    ObservationCompleted,
+    ObservationFailed,
+    ObservationRequested,
+    SiteConditionsChanged,
+)
+from control_center.network import Network, Site, Telescope
+from control_center.plugin_api.types import (
+    Candidate,
+    Conditions,
+    NightPlan,
+    QueuedRequest,
+    Score,
+    Settings,
+    TelescopeState,
+)
+from control_center.projections.request_queue import RequestQueue
+
+__all__ = ["NightRun", "SiteLink"]
+
+RETRY_AFTER = timedelta(minutes=10)
+CORE = "control-center"
+
+
+class SiteLink(Protocol):
+    """How the control center reaches one site (simulated in-process, or a site node)."""
+
+    def condition_changes(self) -> list[tuple[datetime, Conditions]]:
+        """Times at which the site reports new conditions, with the conditions."""
+
+    def observe(self, telescope_name: str, target_ra_deg: float, target_dec_deg: float,
+                v_mag: float | None, filter: str, exposure_s: float, priority: float,
+                start: datetime, pointing: tuple[float, float] | None,
+                current_filter: str | None) -> Any:
+        """Execute one observation; the result has ``start``, ``end`` and ``outcome``."""
+
+
+@dataclass
+class _Scope:
+    site: Site
+    telescope: Telescope
+    pointing: tuple[float, float] | None = None
+    filter: str | None = None
+    busy_with: str | None = None
+    waiting: bool = False
+
+    def state(self) -> TelescopeState:
+        ra, dec = self.pointing if self.pointing else (None, None)
+        return TelescopeState(self.site, self.telescope, ra, dec, self.filter)
+
+
+@dataclass(order=True)
+class _Happening:
+    when: datetime
+    seq: int
+    kind: str = field(compare=False)
+    data: dict = field(compare=False, default_factory=dict)
+
+
+class NightRun:
+    """Runs the network from ``start`` for ``hours`` on a simulated clock.
+
+    Parameters
+    ----------
+    network : Network
+    log : EventLog
+    host : PluginHost
+    settings : Settings
+    sites : Mapping[str, SiteLink]
+        One link per site of the network.
+    requests : list of QueuedRequest
+        The programme book submitted at the start of the night.
+    start : datetime
+    hours : float
+    seed : int
+    """
+
+    def __init__(self, network: Network, log, host, settings: Settings,
+                 sites: Mapping[str, SiteLink], requests: list[QueuedRequest], *,
+                 start: datetime, hours: float, seed: int) -> None:
+        self.network, self.log, self.host, self.settings = network, log, host, settings
+        self.sites = sites
+        self.requests = requests
+        self.start, self.end = start, start + timedelta(hours=hours)
+        self.seed = seed
+        self.clock = SimulatedClock(start)
+        # Ids are derived, not random: the same log, seed and start give the same night.
+        self.night_id = uuid.uuid5(STREAM_NAMESPACE, f"night:{seed}:{start.isoformat()}:"
+                                                     f"{log.last_position()}")
+        self.loop = DecisionLoop(host, log, settings, self.night_id.int % (1 << 63))
+        self.queue = RequestQueue()
+        self.conditions: dict[str, Conditions] = {}
+        self.scopes = {t.name: _Scope(s, t) for s, t in network.telescopes()}
+        self._heap: list[_Happening] = []
+        self._seq = itertools.count()
+        self._v_mag = {r.request_id: r.v_mag for r in requests}
+        self.plan: NightPlan | None = None
+
+    # -- scheduling helpers --------------------------------------------------------------
+
+    def _at(self, when: datetime, kind: str, **data: Any) -> None:
+        heapq.heappush(self._heap, _Happening(when, next(self._seq), kind, data))
+
+    def _record(self, event_cls: type[LogEvent], *, stream: uuid.UUID, actor: str = CORE,
+                causation: LogEvent | None = None, **fields: Any) -> LogEvent:
+        with self.log.batch(actor=actor, sim_time=self.clock.now(),
+                            correlation_id=self.night_id) as batch:
+            event = batch.add(event_cls, stream=stream, causation=causation, **fields)
+        self._after_append([event])
+        return event
+
+    def _after_append(self, events: list[LogEvent]) -> None:
+        for event in events:
+            self.queue.apply_event(event)
+            self.host.notify("openastro_event", event=event)
+            for plugin, reason in self.host.call_all("openastro_trigger", event=event):
+                self._wake_idle(getattr(event, "site", None), f"{plugin}: {reason}", event)
+
+    def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None) -> None:
+        for name, scope in self.scopes.items():
+            if scope.waiting and (site is None or scope.site.name == site):
+                scope.waiting = False
+                self._at(self.clock.now(), "free", telescope=name, trigger=reason, cause=cause)
+
+    # -- the night -----------------------------------------------------------------------
+
+    def run(self) -> uuid.UUID:
+        """Run the night to its end; returns the night id (the correlation id)."""
+        self._open_night()
+        while self._heap:
+            happening = heapq.heappop(self._heap)
+            if happening.when > self.end and happening.kind != "finish":
+                continue
+            self.clock.advance_to(happening.when)
+            getattr(self, f"_on_{happening.kind}")(**happening.data)
+        self._record(NightEnded, stream=self.night_id, reason="end of the simulated span")
+        return self.night_id
+
+    def _open_night(self) -> None:
+        dark = {s.name: tuple(astro.dark_intervals(s.location, self.start, self.end))
+                for s in self.network.sites}
+        self.plan = NightPlan(self.start, self.end, self.network, dark)
+        self.host.notify("openastro_night_started", night=self.plan)
+        with self.log.batch(actor=CORE, sim_time=self.start,
+                            correlation_id=self.night_id) as batch:
+            opened = batch.add(
+                NightStarted, stream=self.night_id, network_name=self.network.name,
+                network_source=self.network.source, start=self.start, end=self.end,
+                seed=self.seed,
+                sites={s.name: {"dark": [[b.isoformat(), e.isoformat()] for b, e in dark[s.name]],
+                                "telescopes": [t.name for t in s.telescopes]}
+                       for s in self.network.sites},
+                policy=self.settings.policy,
+                plugins=[p.name for p in self.host.plugins()],
+            )
+            for r in self.requests:
+                batch.add(ObservationRequested, stream=stream_id("request", r.request_id),
+                          causation=opened, request_id=r.request_id, program=r.program,
+                          kind=r.kind, target=r.target, ra_deg=r.ra_deg, dec_deg=r.dec_deg,
+                          filters=list(r.filters), exposure_s=r.exposure_s,
+                          priority=r.priority, repeats=r.repeats)
+            events = list(batch.events)
+        self._after_append(events)
+        for name, link in self.sites.items():
+            for when, conditions in link.condition_changes():
+                if when <= self.end:
+                    self._at(max(when, self.start), "conditions", site=name,
+                             conditions=conditions)
+        for name in self.scopes:
+            self._at(self.start, "free", telescope=name, trigger="night-start", cause=opened)
+
+    def _on_conditions(self, site: str, conditions: Conditions) -> None:
+        was_open = self.conditions.get(site, conditions).open if site in self.conditions else False
+        self.conditions[site] = conditions
+        event = self._record(
+            SiteConditionsChanged, stream=stream_id("site", site), actor=f"site:{site}",
+            site=site, cloud_cover=round(conditions.cloud_cover, 4),
+            humidity=round(conditions.humidity, 4), wind_m_s=round(conditions.wind_m_s, 3),
+            seeing_arcsec=round(conditions.seeing_arcsec, 3),
+            sky_v_mag_arcsec2=round(conditions.sky_v_mag_arcsec2, 3), open=conditions.open,
+            reason=conditions.reason,
+        )
+        if conditions.open and not was_open:
+            self._wake_idle(site, "site-opened", event)
+
+    def _dark_now(self, site: str) -> tuple[bool, datetime | None]:
+        now = self.clock.now()
+        for begin, end in self.plan.dark[site]:
+            if begin <= now < end:
+                return True, None
+            if begin > now:
+                return False, begin
+        return False, None
+
+    def _on_free(self, telescope: str, trigger: str, cause: LogEvent | None = None) -> None:
+        scope = self.scopes[telescope]
+        if scope.busy_with is not None:
+            return
+        site = scope.site.name
+        dark, next_dark = self._dark_now(site)
+        if not dark:
+            if next_dark is not None:
+                self._at(next_dark, "free", telescope=telescope, trigger="dusk", cause=cause)
+            return
+        if site not in self.conditions:
+            scope.waiting = True
+            return
+        decision = self.loop.decide(
+            now=self.clock.now(), trigger=trigger, night=self.plan, telescope=scope.state(),
+            conditions_by_site=dict(self.conditions), queue=self.queue.pending(),
+            busy_targets={n: s.busy_with for n, s in self.scopes.items() if s.busy_with},
+            cause=cause, correlation_id=self.night_id,
+            assign=lambda candidate, score, batch, chosen: self._assign(
+                scope, candidate, score, batch, chosen),
+        )
+        self._after_append(decision.events)
+        if decision.chosen is None:
+            if not self.conditions[site].open:
+                scope.waiting = True
+            else:
+                self._at(self.clock.now() + RETRY_AFTER, "free", telescope=telescope,
+                         trigger="retry", cause=decision.last_event)
+
+    def _assign(self, scope: _Scope, candidate: Candidate, score: Score | None, batch,
+                chosen: LogEvent) -> None:
+        now = self.clock.now()
+        observation = self.sites[scope.site.name].observe(
+            scope.telescope.name, candidate.ra_deg, candidate.dec_deg,
+            self._v_mag.get(candidate.request_id), candidate.filter, candidate.exposure_s,
+            candidate.priority, now, scope.pointing, scope.filter,
+        )
+        observation_id = str(uuid.uuid5(chosen.event_id, "observation"))
+        assigned = batch.add(
+            ObservationAssigned, stream=stream_id("observation", observation_id),
+            causation=chosen, observation_id=observation_id, request_id=candidate.request_id,
+            site=scope.site.name, telescope=scope.telescope.name, target=candidate.target,
+            ra_deg=candidate.ra_deg, dec_deg=candidate.dec_deg, filter=candidate.filter,
+            exposure_s=candidate.exposure_s, expected_start=observation.start,
+            expected_end=observation.end,
+            expected_value=score.value if score else 0.0,
+        )
+        scope.busy_with = candidate.request_id
+        self._at(observation.end, "finish", telescope=scope.telescope.name,
+                 observation=observation, candidate=candidate, assigned=assigned)
+
+    def _on_finish(self, telescope: str, observation: Any, candidate: Candidate,
+                   assigned: LogEvent) -> None:
+        scope = self.scopes[telescope]
+        outcome = observation.outcome
+        common = dict(observation_id=assigned.observation_id, request_id=candidate.request_id,
+                      site=scope.site.name, telescope=telescope, filter=candidate.filter,
+                      started=observation.start, ended=observation.end)
+        if outcome.success:
+            event = self._record(
+                ObservationCompleted, stream=assigned.originator_id, actor=f"site:{scope.site.name}",
+                causation=assigned, snr=round(outcome.snr, 2),
+                seeing_arcsec=round(outcome.seeing_arcsec, 3),
+                airmass=round(outcome.airmass, 4), science_value=round(outcome.science_value, 4),
+                **common)
+        else:
+            event = self._record(
+                ObservationFailed, stream=assigned.originator_id, actor=f"site:{scope.site.name}",
+                causation=assigned, reason=outcome.reason, **common)
+        scope.busy_with = None
+        scope.pointing = (candidate.ra_deg, candidate.dec_deg)
+        scope.filter = candidate.filter
+        if self.clock.now() < self.end:
+            self._at(self.clock.now(), "free", telescope=telescope, trigger="observation-ended",
+                     cause=event)

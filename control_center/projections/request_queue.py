@@ -1,0 +1,57 @@
+"""The request queue: what is still wanted, folded from the log."""
+
+from __future__ import annotations
+
+from control_center.events import ObservationCompleted, ObservationFailed, ObservationRequested
+from control_center.plugin_api.types import QueuedRequest
+from control_center.projections.base import Projection
+
+
+class RequestQueue(Projection):
+    """Pending observation requests and how many exposures each filter still needs."""
+
+    name = "request-queue"
+    version = 1
+    handles = (ObservationRequested, ObservationCompleted, ObservationFailed)
+
+    def __init__(self) -> None:
+        self._requests: dict[str, dict] = {}
+        self._pending: list[QueuedRequest] | None = None
+
+    def apply_event(self, event) -> None:
+        if isinstance(event, ObservationRequested):
+            self._pending = None
+            self._requests[event.request_id] = {
+                "request_id": event.request_id, "program": event.program, "kind": event.kind,
+                "target": event.target, "ra_deg": event.ra_deg, "dec_deg": event.dec_deg,
+                "filters": list(event.filters), "exposure_s": event.exposure_s,
+                "priority": event.priority, "repeats": event.repeats, "completed_by_filter": {},
+                "failures": 0,
+            }
+        elif isinstance(event, ObservationCompleted):
+            request = self._requests.get(event.request_id)
+            if request is not None:
+                self._pending = None
+                done = request["completed_by_filter"]
+                done[event.filter] = done.get(event.filter, 0) + 1
+        elif isinstance(event, ObservationFailed):
+            request = self._requests.get(event.request_id)
+            if request is not None:
+                self._pending = None
+                request["failures"] += 1
+
+    def pending(self) -> list[QueuedRequest]:
+        """Requests that still want exposures, in submission order."""
+        if self._pending is None:
+            requests = (QueuedRequest(**{**r, "filters": tuple(r["filters"]),
+                                         "completed_by_filter": dict(r["completed_by_filter"])})
+                        for r in self._requests.values())
+            self._pending = [r for r in requests if not r.done]
+        return list(self._pending)
+
+    def to_state(self) -> dict:
+        return {"requests": self._requests}
+
+    def load_state(self, state: dict) -> None:
+        self._requests = state["requests"]
+        self._pending = None

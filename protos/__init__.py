@@ -1,0 +1,1 @@
+"""Wire protocol definitions (``.proto`` files) and their generated stubs (issue 3)."""
