@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
 
 from control_center.eventlog.envelope import LogEvent
+from control_center.eventlog.fastjson import event_id_of
 from control_center.eventlog.records import Recorded
 
 if TYPE_CHECKING:
@@ -40,14 +41,10 @@ def causation_id_of(cause: Any) -> UUID | None:
         return cause
     if isinstance(cause, Recorded):
         cause = cause.event
-    if isinstance(cause, LogEvent):
-        return cause.event_id
     originator_id = getattr(cause, "originator_id", None)
     version = getattr(cause, "originator_version", None)
     if isinstance(originator_id, UUID) and isinstance(version, int):
-        import uuid
-
-        return uuid.uuid5(originator_id, str(version))
+        return event_id_of(originator_id, version)  # == LogEvent.event_id
     raise TypeError(f"causation must be a LogEvent, a Recorded or a UUID, not {cause!r}")
 
 

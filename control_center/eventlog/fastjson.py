@@ -14,7 +14,8 @@ hold two datetimes and up to three UUIDs, so the hooks dominate. Here:
 - :func:`parse_envelope` reads ``timestamp``, ``sim_time`` and ``actor`` from
   the front of a body with one regular expression, without decoding the rest;
 - :func:`uuid_from_db` / :func:`uuid_from_hex` build UUIDs without the
-  checks of ``UUID.__init__`` and remember recent ones.
+  checks of ``UUID.__init__`` and remember recent ones; :func:`event_id_of`
+  is ``LogEvent.event_id`` without them.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from hashlib import sha1 as _sha1
 from typing import Any
 from uuid import UUID, SafeUUID
 
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
 
-__all__ = ["StateCodec", "parse_envelope", "uuid_from_db", "uuid_from_hex"]
+__all__ = ["StateCodec", "event_id_of", "parse_envelope", "uuid_from_db", "uuid_from_hex"]
 
 _TYPE_MARK = b'"_type_"'
 _loads = json.loads
@@ -57,6 +59,20 @@ def uuid_from_hex(text: str) -> UUID:
     _set(u, "int", int(text, 16))
     _set(u, "is_safe", _UNKNOWN)
     return _remember(text, u)
+
+
+def event_id_of(originator_id: UUID, originator_version: int) -> UUID:
+    """``uuid5(originator_id, str(originator_version))`` (``LogEvent.event_id``), faster."""
+    digest = _sha1(originator_id.bytes + str(originator_version).encode()).digest()
+    value = (int.from_bytes(digest[:16], "big") & _UUID5_CLEAR) | _UUID5_SET
+    u = _new(UUID)
+    _set(u, "int", value)
+    _set(u, "is_safe", _UNKNOWN)
+    return u
+
+
+_UUID5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID5_SET = (0x8000 << 48) | (5 << 76)
 
 
 def uuid_from_db(value: Any) -> UUID:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import SQLAlchemyError
 
 from control_center.clock import Clock, RealClock
@@ -52,6 +53,23 @@ from control_center.eventlog.records import Recorded, VerifyReport
 from control_center.eventlog.schema import meta_table
 
 __all__ = ["EventLog"]
+
+
+def _relax_durability(engine: Engine, dialect: str) -> None:
+    """Make every new connection of ``engine`` commit without waiting for the disk."""
+    statement = ("PRAGMA synchronous=NORMAL" if dialect == "sqlite"
+                 else "SET synchronous_commit TO off")
+
+    @sa_event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
+        if dialect != "sqlite":
+            dbapi_connection.commit()  # keep the session setting past the first rollback
+
 
 _log = logging.getLogger(__name__)
 
@@ -83,9 +101,10 @@ class EventLog(Application):
     name = "openastro"
 
     def __init__(self, env: EnvType | None = None, *, location: LogLocation,
-                 clock: Clock) -> None:
+                 clock: Clock, durable: bool = True) -> None:
         self.location = location
         self.clock = clock
+        self.durable = durable
         self._closed = False
         self._listeners: list[Listener] = []
         self._versions: dict[UUID, int] = {}
@@ -94,6 +113,8 @@ class EventLog(Application):
         super().__init__(env=env)
         self.mapper.url = location.display
         self._engine: Engine = self.factory.datastore.engine
+        if not durable:
+            _relax_durability(self._engine, location.dialect)
         self._table: Table = self.recorder.events_record_cls.__table__
         c = self._table.c
         # Statements built once: building a select costs more than running it.
@@ -108,8 +129,8 @@ class EventLog(Application):
     # -- opening and closing ----------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | Path, *, clock: Clock | None = None,
-             create: bool = True) -> EventLog:
+    def open(cls, url: str | Path, *, clock: Clock | None = None, create: bool = True,
+             durable: bool = True) -> EventLog:
         """Open (or create) the log at ``url``.
 
         Parameters
@@ -122,6 +143,12 @@ class EventLog(Application):
         create : bool
             Create a missing log. With False a missing file or an empty
             database is refused (the ``log`` commands use this).
+        durable : bool
+            True (default): a commit returns once the events are on disk.
+            False: skip the disk flush of each commit (SQLite
+            ``synchronous=NORMAL`` in WAL mode, PostgreSQL
+            ``synchronous_commit=off``); much faster appends, and an OS crash
+            or power cut may lose the last commits, but never corrupts the log.
 
         Raises
         ------
@@ -136,7 +163,7 @@ class EventLog(Application):
             "SQLALCHEMY_URL": location.url,
             "CREATE_TABLE": "no",
         }
-        log = cls(env=env, location=location, clock=clock or RealClock())
+        log = cls(env=env, location=location, clock=clock or RealClock(), durable=durable)
         try:
             prepare_storage(log, create=create)
         except BaseException:

@@ -156,3 +156,11 @@ def test_missing_database_is_unavailable(postgres_url: str) -> None:
     url = postgres_url.rsplit("/", 1)[0] + "/no_such_db"
     with pytest.raises(LogUnavailable, match="no_such_db"):
         EventLog.open(url)
+
+
+def test_relaxed_durability(pg_database: str) -> None:
+    with EventLog.open(pg_database, durable=False) as log:
+        fill(log, 2)
+        with log.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        assert log.verify().ok

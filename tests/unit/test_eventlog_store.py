@@ -289,3 +289,14 @@ def test_close_is_idempotent(sqlite_url: str) -> None:
     log.close()
     log.close()
     assert "openastro.db" in repr(log)
+
+
+def test_relaxed_durability(tmp_path: Path) -> None:
+    with EventLog.open(tmp_path / "fast.db", durable=False) as log:
+        with log.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        with log.batch(actor="x", sim_time=T0) as b:
+            conditions(b)
+        assert log.verify().ok
+    with EventLog.open(tmp_path / "fast.db") as log, log.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
