@@ -26,6 +26,12 @@ from control_center.events import (
     NoAssignment,
     PluginFailed,
 )
+from control_center.events.decision import (
+    CANDIDATE_FIELDS,
+    REJECTION_FIELDS,
+    SCORE_FIELDS,
+    to_columns,
+)
 from control_center.plugin_api.types import (
     Candidate,
     Conditions,
@@ -123,12 +129,14 @@ class DecisionLoop:
                 site=telescope.site.name, telescope=telescope.telescope.name,
                 inputs=_inputs(context),
             )
-            proposed = batch.add(CandidatesProposed, stream=decision_id, causation=first,
-                                 candidates=[c.to_dict() for c in candidates])
+            proposed = batch.add(
+                CandidatesProposed, stream=decision_id, causation=first,
+                candidates=to_columns([vars(c) for c in candidates], CANDIDATE_FIELDS))
             filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
-                                 rejections=rejections)
+                                 rejections=to_columns(rejections, REJECTION_FIELDS))
             scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,
-                               scorer=scorer, scores=[vars(s) for s in scores])
+                               scorer=scorer,
+                               scores=to_columns([vars(s) for s in scores], SCORE_FIELDS))
             for failure in self._failures:
                 batch.add(PluginFailed, stream=decision_id, causation=first,
                           actor=f"plugin:{failure.plugin}", plugin=failure.plugin,

@@ -28,6 +28,7 @@ __all__ = ["Batch"]
 E = TypeVar("E", bound=LogEvent)
 
 _BATCH_DEFAULT: Any = object()
+_EVENT_ID = LogEvent.event_id
 
 
 def _require_aware(when: datetime, what: str) -> None:
@@ -41,6 +42,8 @@ def causation_id_of(cause: Any) -> UUID | None:
         return cause
     if isinstance(cause, Recorded):
         cause = cause.event
+    if isinstance(cause, LogEvent) and type(cause).event_id is not _EVENT_ID:
+        return cause.event_id  # a subclass with its own notion of event id
     originator_id = getattr(cause, "originator_id", None)
     version = getattr(cause, "originator_version", None)
     if isinstance(originator_id, UUID) and isinstance(version, int):

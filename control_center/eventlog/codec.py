@@ -11,11 +11,15 @@ with these additions:
   silently, and a record whose class cannot be imported becomes an
   :class:`~control_center.eventlog.records.UnknownEvent`;
 - encoding and decoding take the fast paths of :mod:`.fastjson` (same bytes,
-  same objects), and each topic is resolved once.
+  same objects), and each topic is resolved once;
+- bodies longer than :data:`COMPRESS_ABOVE` bytes (the candidate tables of a
+  decision) are stored zlib-compressed behind the marker byte ``Z`` (a JSON
+  body always starts with ``{``); the chain hashes the stored bytes.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -29,7 +33,11 @@ from control_center.eventlog.errors import LogCorrupt, LogSchemaTooNew
 from control_center.eventlog.fastjson import StateCodec, uuid_from_db
 from control_center.eventlog.records import UnknownEvent
 
-__all__ = ["LogMapper", "TypeInfo", "topic_of"]
+__all__ = ["COMPRESS_ABOVE", "LogMapper", "TypeInfo", "topic_of"]
+
+COMPRESS_ABOVE = 4096
+"""Bodies longer than this are stored compressed."""
+_ZLIB_MARK = b"Z"
 
 _new = object.__new__
 _set = object.__setattr__
@@ -92,8 +100,11 @@ class LogMapper(Mapper):
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        body = self.codec.encode_state(state)
+        if len(body) > COMPRESS_ABOVE:
+            body = _ZLIB_MARK + zlib.compress(body, 1)
         return StoredEvent(originator_id=originator_id, originator_version=originator_version,
-                           topic=get_topic(cls), state=self.codec.encode_state(state))
+                           topic=get_topic(cls), state=body)
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         """Unchained stored event (the chain is added by the log when it inserts)."""
@@ -141,8 +152,10 @@ class LogMapper(Mapper):
             If the body cannot be decoded.
         """
         try:
+            if body[:1] == _ZLIB_MARK:
+                body = zlib.decompress(body[1:])
             state = self.codec.decode_state(body)
-        except (ValueError, TypeError) as e:  # JSON, utf-8, unknown transcoding
+        except (ValueError, TypeError, zlib.error) as e:  # JSON, utf-8, zlib, transcoding
             raise LogCorrupt(self.url, f"record {position} ({topic}): body cannot be "
                                        f"decoded ({e})") from e
         stream = uuid_from_db(originator_id)

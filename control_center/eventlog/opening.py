@@ -73,7 +73,7 @@ def prepare_storage(log: EventLog, *, create: bool) -> None:
         raise LogCorrupt(url, f"has a table {EVENTS_TABLE} but no {META_TABLE}: "
                               "not written by OpenAstro, or damaged")
     if not create:
-        raise LogUnavailable(url, "no OpenAstro event log here (the database is empty)")
+        raise LogUnavailable(url, f"no OpenAstro event log here (no {META_TABLE} table)")
     _create_tables(log, events=True)
     _insert_initial_meta(log)
 

@@ -19,24 +19,11 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.utils import Environment, EnvType
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    bindparam,
-    case,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy import event as sa_event
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from control_center.clock import Clock, RealClock
 from control_center.eventlog.batch import Batch
-from control_center.eventlog.chain import GENESIS, seal
 from control_center.eventlog.codec import LogMapper
 from control_center.eventlog.dberrors import translate_db_error
 from control_center.eventlog.envelope import LogEvent
@@ -50,36 +37,12 @@ from control_center.eventlog.reading import (
     topics_of_types,
 )
 from control_center.eventlog.records import Recorded, VerifyReport
-from control_center.eventlog.schema import meta_table
+from control_center.eventlog.writing import ChainWriter, relax_durability
 
 __all__ = ["EventLog"]
 
 
-def _relax_durability(engine: Engine, dialect: str) -> None:
-    """Make every new connection of ``engine`` commit without waiting for the disk."""
-    statement = ("PRAGMA synchronous=NORMAL" if dialect == "sqlite"
-                 else "SET synchronous_commit TO off")
-
-    @sa_event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(statement)
-        finally:
-            cursor.close()
-        if dialect != "sqlite":
-            dbapi_connection.commit()  # keep the session setting past the first rollback
-
-
 _log = logging.getLogger(__name__)
-
-_m = meta_table.c
-_LOCK_HEAD = (update(meta_table).where(_m.key == "head_hash").values(value=_m.value)
-              .returning(_m.value))
-_LAST_ROWID = text("SELECT last_insert_rowid()")
-_MOVE_HEAD = (update(meta_table).where(_m.key.in_(["head_position", "head_hash"]))
-              .values(value=case((_m.key == "head_position", bindparam("position")),
-                                 else_=bindparam("hash"))))
 
 Listener = Callable[[Recorded], None]
 
@@ -114,17 +77,9 @@ class EventLog(Application):
         self.mapper.url = location.display
         self._engine: Engine = self.factory.datastore.engine
         if not durable:
-            _relax_durability(self._engine, location.dialect)
+            relax_durability(self._engine, location.dialect)
         self._table: Table = self.recorder.events_record_cls.__table__
-        c = self._table.c
-        # Statements built once: building a select costs more than running it.
-        self._max_version_stmt = select(func.max(c.originator_version)) \
-            .where(c.originator_id == bindparam("stream"))
-        self._sqlite_insert_sql = (f"INSERT INTO {self._table.name} (originator_id, "
-                                   "originator_version, topic, state) VALUES (?, ?, ?, ?)")
-        self._insert_returning_stmt = insert(self._table).returning(
-            c.id, sort_by_parameter_order=True)
-        self._last_position_stmt = select(func.max(c.id))
+        self._writer = ChainWriter(self._table, location.dialect)
 
     # -- opening and closing ----------------------------------------------------------
 
@@ -147,7 +102,7 @@ class EventLog(Application):
             True (default): a commit returns once the events are on disk.
             False: skip the disk flush of each commit (SQLite
             ``synchronous=NORMAL`` in WAL mode, PostgreSQL
-            ``synchronous_commit=off``); much faster appends, and an OS crash
+            ``synchronous_commit=off``): faster appends, and an OS crash
             or power cut may lose the last commits, but never corrupts the log.
 
         Raises
@@ -254,6 +209,14 @@ class EventLog(Application):
                     self._versions[event.originator_id] = event.originator_version
         return [r.position for r in recorded]
 
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Refused: eventsourcing's ``save`` would bypass the hash chain.
+
+        Use :meth:`batch` or :meth:`append`.
+        """
+        raise TypeError("EventLog.save() would bypass the hash chain; use log.batch() or "
+                        "log.append()")
+
     def _next_version(self, stream: UUID, previous: dict[UUID, int | None]) -> int:
         """Reserve the next version of ``stream`` (caller holds ``_versions_lock``)."""
         current = self._versions.get(stream)
@@ -267,7 +230,7 @@ class EventLog(Application):
     def _max_version(self, stream: UUID) -> int:
         try:
             with self._engine.connect() as conn:
-                return conn.execute(self._max_version_stmt, {"stream": stream}).scalar() or 0
+                return conn.execute(self._writer.max_version, {"stream": stream}).scalar() or 0
         except SQLAlchemyError as e:
             raise translate_db_error(e, self.url) from e
 
@@ -275,51 +238,16 @@ class EventLog(Application):
         """Chain and insert ``events`` in one transaction, then notify listeners.
 
         The chain always continues from the head read (and locked) inside the
-        transaction, so a head moved by another writer since our last write is
-        picked up before anything is sealed.
+        transaction (see :mod:`.writing`), so a head moved by another writer
+        since our last write is picked up before anything is sealed.
         """
         bodies = [self.mapper.encode_body(e) for e in events]
         with self._write_lock, self.recorder.transaction(commit=True) as session:
-            conn = session.connection()
-            prev = self._lock_head(conn)
-            rows: list[dict[str, Any]] = []
-            for s in bodies:
-                state, prev = seal(prev, s.originator_id, s.originator_version, s.topic,
-                                   s.state)
-                rows.append({"originator_id": s.originator_id,
-                             "originator_version": s.originator_version,
-                             "topic": s.topic, "state": state})
-            positions = self._insert(conn, rows)
-            conn.execute(_MOVE_HEAD, {"position": str(positions[-1]), "hash": prev.hex()})
-        recorded = [decode_row(self.mapper, (p, r["originator_id"], r["originator_version"],
-                                              r["topic"], r["state"]))
-                    for p, r in zip(positions, rows, strict=True)]
+            rows = self._writer.write(session.connection(), bodies)
+        recorded = [decode_row(self.mapper, row) for row in rows]
         if self._listeners:
             self._notify_listeners(recorded)
         return recorded
-
-    def _lock_head(self, conn: Connection) -> bytes:
-        """Lock the chain head row for this transaction and return the head hash.
-
-        The row is locked by a no-op UPDATE (PostgreSQL: a row lock held to
-        commit; SQLite: the database write lock, taken before anything is
-        read), so no other writer can move the head under us.
-        """
-        value = conn.execute(_LOCK_HEAD).scalar()
-        return bytes.fromhex(value) if value else GENESIS
-
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert chained rows; return their positions (notification ids)."""
-        if self.location.dialect == "sqlite":
-            # One executemany straight to the driver (ids stored as 16 bytes, as
-            # eventsourcing's UUIDType does on SQLite). Under the write lock SQLite gives
-            # the rows consecutive ids (max(rowid) + 1 each): the last one tells all.
-            conn.exec_driver_sql(self._sqlite_insert_sql, [
-                (r["originator_id"].bytes, r["originator_version"], r["topic"], r["state"])
-                for r in rows])
-            last = conn.execute(_LAST_ROWID).scalar()
-            return list(range(last - len(rows) + 1, last + 1))
-        return list(conn.execute(self._insert_returning_stmt, rows).scalars())
 
     # -- listening --------------------------------------------------------------------
 
@@ -412,7 +340,7 @@ class EventLog(Application):
         """Position of the newest event (0 for an empty log)."""
         try:
             with self._engine.connect() as conn:
-                return conn.execute(self._last_position_stmt).scalar() or 0
+                return conn.execute(self._writer.last_position).scalar() or 0
         except SQLAlchemyError as e:
             raise translate_db_error(e, self.url) from e
 

@@ -1,12 +1,33 @@
 """Events of one decision: trigger -> propose -> filter -> score -> choose.
 
 All events of a decision share one stream (the decision id) and are saved in
-one batch, so the log never holds half a decision.
+one batch, so the log never holds half a decision. Candidates, rejections and
+scores are stored as column tables (``{"field": [values...]}``): a decision
+weighs hundreds of candidates, and columns keep the log compact; ``rows()``
+gives them back as one dict per row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from control_center.eventlog.envelope import LogEvent
+
+CANDIDATE_FIELDS = ("request_id", "target", "ra_deg", "dec_deg", "filter", "exposure_s",
+                    "program", "kind", "priority", "proposed_by")
+REJECTION_FIELDS = ("candidate", "constraint", "value", "limit", "plugin")
+SCORE_FIELDS = ("candidate", "value", "sigma")
+
+
+def to_columns(rows: Sequence[Mapping], fields: Sequence[str]) -> dict[str, list]:
+    """A column table of ``fields`` from a sequence of row mappings."""
+    return {f: [r[f] for r in rows] for f in fields}
+
+
+def to_rows(table: Mapping[str, list]) -> list[dict]:
+    """The rows of a column table, one dict each."""
+    names = list(table)
+    return [dict(zip(names, values, strict=True)) for values in zip(*table.values(), strict=True)]
 
 
 class DecisionTriggered(LogEvent):
@@ -23,22 +44,34 @@ class DecisionTriggered(LogEvent):
 
 
 class CandidatesProposed(LogEvent):
-    """Every candidate the generators proposed: a list of candidate dicts."""
+    """Every candidate the generators proposed (columns :data:`CANDIDATE_FIELDS`)."""
 
-    candidates: list
+    candidates: dict
+
+    def rows(self) -> list[dict]:
+        """One dict per candidate, with its ``key`` (``request_id/filter``)."""
+        return [r | {"key": f"{r['request_id']}/{r['filter']}"}
+                for r in to_rows(self.candidates)]
 
 
 class CandidatesRejected(LogEvent):
-    """Rejections: ``[{"candidate", "constraint", "value", "limit", "plugin"}]``."""
+    """Rejections (columns :data:`REJECTION_FIELDS`): which candidate, the
+    constraint, the value that broke its limit, and the plugin that said so."""
 
-    rejections: list
+    rejections: dict
+
+    def rows(self) -> list[dict]:
+        return to_rows(self.rejections)
 
 
 class CandidatesScored(LogEvent):
-    """Scores of the feasible candidates: ``[{"candidate", "value", "sigma"}]``."""
+    """Scores of the feasible candidates (columns :data:`SCORE_FIELDS`)."""
 
     scorer: str
-    scores: list
+    scores: dict
+
+    def rows(self) -> list[dict]:
+        return to_rows(self.scores)
 
 
 class AssignmentChosen(LogEvent):

@@ -46,7 +46,8 @@ class SiteNightGrid:
 
     def rows(self, ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
         """Row indices of the given targets, computing any new ones in one pass."""
-        keys = list(zip(np.round(ra_deg, 6).tolist(), np.round(dec_deg, 6).tolist(), strict=True))
+        keys = list(zip(np.asarray(ra_deg, float).tolist(), np.asarray(dec_deg, float).tolist(),
+                        strict=True))
         missing = [k for k in dict.fromkeys(keys) if k not in self._rows]
         if missing:
             ra = np.array([k[0] for k in missing])
@@ -67,9 +68,10 @@ class SiteNightGrid:
         daz = (az1 - az0 + 180.0) % 360.0 - 180.0
         return alt, (az0 + w * daz) % 360.0
 
-    def altitude_at(self, rows: np.ndarray, when: list[datetime]) -> np.ndarray:
-        """Altitude (deg) of each row at its own time (``rows[k]`` at ``when[k]``)."""
-        f = np.array([(t - self.start).total_seconds() for t in when]) / self.step_s
+    def altitude_after(self, rows: np.ndarray, when: datetime,
+                       offsets_s: np.ndarray) -> np.ndarray:
+        """Altitude (deg) of each row ``offsets_s[k]`` seconds after ``when``."""
+        f = ((when - self.start).total_seconds() + np.asarray(offsets_s)) / self.step_s
         f = np.clip(f, 0.0, len(self.times) - 1.000001)
         i = f.astype(int)
         w = f - i

@@ -9,6 +9,7 @@ target sinks below its limit?), night-end, exclusive (another telescope is on it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import numpy as np
 
@@ -79,45 +80,54 @@ class Constraints:
         state = context.telescope
         duration = expected_duration_s(scope, state.pointing_ra_deg, state.pointing_dec_deg,
                                        state.filter, ra, dec, filters, exposure)
-        end_times = [now + _seconds(d) for d in duration]
-        alt_end = grid.altitude_at(rows, end_times)
+        alt_end = grid.altitude_after(rows, now, duration)
         dark_end = _dark_end(context)
         busy = set(context.busy_targets.values())
         conditions = context.conditions
+        science = ~calibration
+        if dark_end is None:
+            late = np.zeros(n, dtype=bool)
+        else:
+            late = duration > (dark_end - now).total_seconds()
 
+        # (name, broken?, value, limit) in the order rejections are attributed
+        checks = [
+            ("instrument", np.array([f not in scope.filters for f in filters]),
+             np.array(filters, dtype=object), "|".join(scope.filters)),
+            ("twilight", science & (sun_alt > lim.twilight_sun_alt_deg), round(sun_alt, 2),
+             lim.twilight_sun_alt_deg),
+            ("weather", np.full(n, not conditions.open), conditions.reason or "closed", "open"),
+            ("seeing", science & (conditions.seeing_arcsec > lim.max_seeing_arcsec),
+             round(conditions.seeing_arcsec, 2), lim.max_seeing_arcsec),
+            ("altitude", alt < floor, np.round(alt, 2), np.round(floor, 2)),
+            ("airmass", airmass > lim.max_airmass, np.round(airmass, 3), lim.max_airmass),
+            ("moon", (moon_alt > 0) & (moon_sep < moon_limit), np.round(moon_sep, 2),
+             round(moon_limit, 2)),
+            ("setting", alt_end < floor, np.round(alt_end, 2), np.round(floor, 2)),
+            ("night-end", science & late,
+             lambda i: (now + timedelta(seconds=float(duration[i]))).isoformat(
+                 timespec="seconds"),
+             dark_end.isoformat(timespec="seconds") if dark_end else ""),
+            ("exclusive", np.array([c.request_id in busy for c in candidates]),
+             np.array([c.request_id for c in candidates], dtype=object),
+             "not being observed elsewhere"),
+        ]
+        broken = np.stack([c[1] for c in checks])
+        first = np.where(broken.any(axis=0), broken.argmax(axis=0), -1)
         out: list[Rejection] = []
-        for i, c in enumerate(candidates):
-            rejection = None
-            if c.filter not in scope.filters:
-                rejection = ("instrument", c.filter, "|".join(scope.filters))
-            elif not calibration[i] and sun_alt > lim.twilight_sun_alt_deg:
-                rejection = ("twilight", round(sun_alt, 2), lim.twilight_sun_alt_deg)
-            elif not conditions.open:
-                rejection = ("weather", conditions.reason or "closed", "open")
-            elif conditions.seeing_arcsec > lim.max_seeing_arcsec and not calibration[i]:
-                rejection = ("seeing", round(conditions.seeing_arcsec, 2), lim.max_seeing_arcsec)
-            elif alt[i] < floor[i]:
-                rejection = ("altitude", round(float(alt[i]), 2), round(float(floor[i]), 2))
-            elif airmass[i] > lim.max_airmass:
-                rejection = ("airmass", round(float(airmass[i]), 3), lim.max_airmass)
-            elif moon_alt > 0 and moon_sep[i] < moon_limit:
-                rejection = ("moon", round(float(moon_sep[i]), 2), round(moon_limit, 2))
-            elif alt_end[i] < floor[i]:
-                rejection = ("setting", round(float(alt_end[i]), 2), round(float(floor[i]), 2))
-            elif dark_end is not None and end_times[i] > dark_end and not calibration[i]:
-                rejection = ("night-end", end_times[i].isoformat(timespec="seconds"),
-                             dark_end.isoformat(timespec="seconds"))
-            elif c.request_id in busy:
-                rejection = ("exclusive", c.request_id, "not being observed elsewhere")
-            if rejection is not None:
-                out.append(Rejection(c.key, *rejection))
+        for i in np.flatnonzero(first >= 0):
+            name, _, value, limit = checks[first[i]]
+            out.append(Rejection(candidates[i].key, name, _item(value, i), _item(limit, i)))
         return out
 
 
-def _seconds(value: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=float(value))
+def _item(value, i: int):
+    """The i-th element of a per-candidate array or function, or the scalar itself."""
+    if callable(value):
+        return value(i)
+    if isinstance(value, np.ndarray):
+        value = value[i]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _dark_end(context: DecisionContext):

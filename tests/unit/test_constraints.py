@@ -58,7 +58,7 @@ def test_setting_target_is_rejected_when_the_exposure_would_not_fit():
     ras = np.arange(0, 360, 0.5)
     rows = grid.rows(ras, np.full_like(ras, 10.0))
     alt_now, _ = grid.altaz(rows, NOW)
-    alt_later = grid.altitude_at(rows, [NOW.replace(hour=3)] * len(rows))
+    alt_later = grid.altitude_after(rows, NOW, np.full(len(rows), 3600.0))
     pick = np.where((alt_now > 24.0) & (alt_now < 26.0) & (alt_later < alt_now))[0][0]
     short = candidate("short", ra_deg=ras[pick], dec_deg=10.0, exposure_s=30)
     long = candidate("long", ra_deg=ras[pick], dec_deg=10.0, exposure_s=7200)

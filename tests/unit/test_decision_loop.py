@@ -88,16 +88,31 @@ def test_every_step_is_one_event_saved_together(log):
     assert types == [DecisionTriggered, CandidatesProposed, CandidatesRejected,
                      CandidatesScored, AssignmentChosen]
     events = [r.event for r in log.read()]
-    assert len(events[1].candidates) == 4
-    assert {r["candidate"] for r in events[2].rejections} == {"r1/r", "r3/r"}
-    assert all(r["constraint"] == "odd" and r["plugin"] == "odd" for r in events[2].rejections)
-    assert [s["candidate"] for s in events[3].scores] == ["r2/r", "r4/r"]
+    assert [c["key"] for c in events[1].rows()] == ["r1/r", "r2/r", "r3/r", "r4/r"]
+    assert {r["candidate"] for r in events[2].rows()} == {"r1/r", "r3/r"}
+    assert all(r["constraint"] == "odd" and r["plugin"] == "odd" for r in events[2].rows())
+    assert [s["candidate"] for s in events[3].rows()] == ["r2/r", "r4/r"]
     assert events[4].candidate["key"] == "r2/r"          # the configured policy chose
     assert decision.chosen.request_id == "r2"
     # causation chain: each step caused by the previous one, all in one stream
     assert events[1].causation_id == events[0].event_id
     assert events[4].causation_id == events[3].event_id
     assert len({e.originator_id for e in events}) == 1
+
+
+def test_a_large_decision_round_trips_through_the_log(log):
+    class Many:
+        @hookimpl
+        def openastro_propose(self, context):
+            return [Candidate(f"req-{i:04d}", f"T{i}", i * 0.3, -20.0, "g", 60.0, "p", "survey",
+                              1.0 + i % 7) for i in range(1200)]
+
+    decision = run_one(log, {"many": Many, "scorer": Scorer, "lowest": Lowest})
+    proposed = next(r.event for r in log.read() if isinstance(r.event, CandidatesProposed))
+    assert len(proposed.rows()) == 1200
+    assert proposed.rows()[5]["ra_deg"] == 1.5 and proposed.rows()[5]["key"] == "req-0005/g"
+    assert decision.chosen.priority == 1.0
+    assert log.verify().ok
 
 
 def test_failing_plugins_become_events_and_the_loop_goes_on(log):

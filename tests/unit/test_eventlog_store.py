@@ -300,3 +300,18 @@ def test_relaxed_durability(tmp_path: Path) -> None:
         assert log.verify().ok
     with EventLog.open(tmp_path / "fast.db") as log, log.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_in_memory_log() -> None:
+    with EventLog.open("sqlite://") as log:
+        seen: list[int] = []
+        log.subscribe(lambda r: seen.append(len(list(log.read()))))
+        with log.batch(actor="x", sim_time=T0) as b:
+            conditions(b)
+            conditions(b)
+        assert seen == [2, 2] and log.verify().ok and log.url == "sqlite://"
+
+
+def test_eventsourcing_save_is_refused(log: EventLog) -> None:
+    with pytest.raises(TypeError, match="hash chain"):
+        log.save()
