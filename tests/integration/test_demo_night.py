@@ -122,3 +122,18 @@ def test_corrupt_log_file_is_refused_and_not_rewritten(tmp_path):
     assert result.returncode == 2
     assert str(db) in result.stderr and result.stderr.count("\n") == 1
     assert db.read_bytes() == before
+
+
+@pytest.mark.postgres
+def test_demo_runs_on_postgresql_and_unreachable_server_is_one_line(pg_database, night):
+    _, sqlite_report = night
+    result = openastro("demo", "--headless", "--json", "--hours", "3", "--seed", "5",
+                       "--start", START, "--db", pg_database)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sites"] == sqlite_report["sites"]      # same night, whatever the database
+    assert openastro("log", "verify", "--db", pg_database).returncode == 0
+    dead = "postgresql://postgres@127.0.0.1:9/nowhere"     # nothing listens on port 9
+    result = openastro("demo", "--headless", "--hours", "0.5", "--db", dead)
+    assert result.returncode == 2
+    assert "127.0.0.1:9" in result.stderr and result.stderr.count("\n") == 1
