@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-indi.sh
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "RealClock", "SimulatedClock", "FixedClock"]
+__all__ = ["Clock", "FixedClock", "RealClock", "SimulatedClock"]
 
 
 @runtime_checkable

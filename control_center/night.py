@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import queue
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from control_center.events import (
     ObservationFailed,
     ObservationRequested,
     SiteConditionsChanged,
+    SiteHealthChanged,
 )
+from control_center.events.site import FrameAnalyzed
 from control_center.network import Network, Site, Telescope
 from control_center.plugin_api.types import (
     Candidate,
@@ -40,6 +43,8 @@ from control_center.plugin_api.types import (
     TelescopeState,
 )
 from control_center.projections.request_queue import RequestQueue
+from simulator.telescope import expected_duration_s
+from site_node.backends.base import ObservationCommand
 
 __all__ = ["NightRun", "SiteLink"]
 
@@ -48,16 +53,20 @@ CORE = "control-center"
 
 
 class SiteLink(Protocol):
-    """How the control center reaches one site (simulated in-process, or a site node)."""
+    """How the control center reaches one site (a site node, or simulated in-process)."""
 
     def condition_changes(self) -> list[tuple[datetime, Conditions]]:
         """Times at which the site reports new conditions, with the conditions."""
 
-    def observe(self, telescope_name: str, target_ra_deg: float, target_dec_deg: float,
-                v_mag: float | None, filter: str, exposure_s: float, priority: float,
-                start: datetime, pointing: tuple[float, float] | None,
-                current_filter: str | None) -> Any:
-        """Execute one observation; the result has ``start``, ``end`` and ``outcome``."""
+    def submit(self, command: ObservationCommand) -> str:
+        """Send an observation to the site; returns its observation id."""
+
+    def result(self, observation_id: str) -> Any:
+        """Wait for an observation's result: it has ``start``, ``end`` and ``outcome``
+        (and, from a site node, the frame's ``analysis`` and raw ``result``).
+
+        Raises an exception whose message says why when the site cannot deliver.
+        """
 
 
 @dataclass
@@ -120,6 +129,19 @@ class NightRun:
         self._seq = itertools.count()
         self._v_mag = {r.request_id: r.v_mag for r in requests}
         self.plan: NightPlan | None = None
+        self._to_send: list[tuple[_Scope, ObservationCommand]] = []
+        self._health_changes: queue.SimpleQueue = queue.SimpleQueue()
+        self.offline: set[str] = set()
+
+    def health_listener(self, site: str, address: str = ""):
+        """A callback for a site link's health changes: ``(old, new, reason)``.
+
+        It may be called from any thread; the change is recorded (and acted on)
+        by the night's own loop.
+        """
+        def on_change(old: str, new: str, reason: str) -> None:
+            self._health_changes.put((site, address, old, new, reason))
+        return on_change
 
     # -- scheduling helpers --------------------------------------------------------------
 
@@ -153,11 +175,13 @@ class NightRun:
         """Run the night to its end; returns the night id (the correlation id)."""
         self._open_night()
         while self._heap:
+            self._drain_health_changes()
             happening = heapq.heappop(self._heap)
             if happening.when > self.end and happening.kind != "finish":
                 continue
             self.clock.advance_to(happening.when)
             getattr(self, f"_on_{happening.kind}")(**happening.data)
+        self._drain_health_changes()
         self._record(NightEnded, stream=self.night_id, reason="end of the simulated span")
         return self.night_id
 
@@ -194,6 +218,18 @@ class NightRun:
         for name in self.scopes:
             self._at(self.start, "free", telescope=name, trigger="night-start", cause=opened)
 
+    def _drain_health_changes(self) -> None:
+        while not self._health_changes.empty():
+            site, address, old, new, reason = self._health_changes.get()
+            event = self._record(SiteHealthChanged, stream=stream_id("site", site),
+                                 actor=CORE, site=site, state=new, previous=old, reason=reason,
+                                 address=address)
+            if new == "offline":
+                self.offline.add(site)
+            elif site in self.offline:
+                self.offline.discard(site)
+                self._wake_idle(site, "site-back-online", event)
+
     def _on_conditions(self, site: str, conditions: Conditions) -> None:
         was_open = self.conditions.get(site, conditions).open if site in self.conditions else False
         self.conditions[site] = conditions
@@ -227,7 +263,7 @@ class NightRun:
             if next_dark is not None:
                 self._at(next_dark, "free", telescope=telescope, trigger="dusk", cause=cause)
             return
-        if site not in self.conditions:
+        if site not in self.conditions or site in self.offline:
             scope.waiting = True
             return
         decision = self.loop.decide(
@@ -239,6 +275,7 @@ class NightRun:
                 scope, candidate, score, batch, chosen),
         )
         self._after_append(decision.events)
+        self._send_assigned()
         if decision.chosen is None:
             if not self.conditions[site].open:
                 scope.waiting = True
@@ -248,47 +285,91 @@ class NightRun:
 
     def _assign(self, scope: _Scope, candidate: Candidate, score: Score | None, batch,
                 chosen: LogEvent) -> None:
+        """Record the assignment in the decision's batch; the command is sent after commit."""
         now = self.clock.now()
-        observation = self.sites[scope.site.name].observe(
-            scope.telescope.name, candidate.ra_deg, candidate.dec_deg,
-            self._v_mag.get(candidate.request_id), candidate.filter, candidate.exposure_s,
-            candidate.priority, now, scope.pointing, scope.filter,
-        )
+        ra, dec = scope.pointing if scope.pointing else (None, None)
+        duration = float(expected_duration_s(scope.telescope, ra, dec, scope.filter,
+                                             [candidate.ra_deg], [candidate.dec_deg],
+                                             [candidate.filter], [candidate.exposure_s])[0])
         observation_id = str(uuid.uuid5(chosen.event_id, "observation"))
         assigned = batch.add(
             ObservationAssigned, stream=stream_id("observation", observation_id),
             causation=chosen, observation_id=observation_id, request_id=candidate.request_id,
             site=scope.site.name, telescope=scope.telescope.name, target=candidate.target,
             ra_deg=candidate.ra_deg, dec_deg=candidate.dec_deg, filter=candidate.filter,
-            exposure_s=candidate.exposure_s, expected_start=observation.start,
-            expected_end=observation.end,
+            exposure_s=candidate.exposure_s, expected_start=now,
+            expected_end=now + timedelta(seconds=duration),
             expected_value=score.value if score else 0.0,
         )
+        command = ObservationCommand(
+            observation_id=observation_id, request_id=candidate.request_id,
+            telescope=scope.telescope.name, ra_deg=candidate.ra_deg, dec_deg=candidate.dec_deg,
+            filter=candidate.filter, exposure_s=candidate.exposure_s, target=candidate.target,
+            priority=candidate.priority, v_mag=self._v_mag.get(candidate.request_id), start=now)
         scope.busy_with = candidate.request_id
-        self._at(observation.end, "finish", telescope=scope.telescope.name,
-                 observation=observation, candidate=candidate, assigned=assigned)
+        self._to_send.append((scope, command))
+        self._at(assigned.expected_end, "finish", telescope=scope.telescope.name,
+                 candidate=candidate, assigned=assigned)
 
-    def _on_finish(self, telescope: str, observation: Any, candidate: Candidate,
-                   assigned: LogEvent) -> None:
+    def _send_assigned(self) -> None:
+        """Send the commands of the decision just recorded (the log comes first)."""
+        for scope, command in self._to_send:
+            self.sites[scope.site.name].submit(command)
+        self._to_send.clear()
+
+    def _on_finish(self, telescope: str, candidate: Candidate, assigned: LogEvent,
+                   observation: Any = None) -> None:
         scope = self.scopes[telescope]
+        site = scope.site.name
+        if observation is None:
+            try:
+                observation = self.sites[site].result(assigned.observation_id)
+            except (RuntimeError, OSError, TimeoutError) as exc:  # its message says why
+                self._finish_failed(scope, candidate, assigned, f"site unavailable: {exc}")
+                return
+            if observation.end > self.clock.now():   # took longer than planned
+                self._at(observation.end, "finish", telescope=telescope, candidate=candidate,
+                         assigned=assigned, observation=observation)
+                return
         outcome = observation.outcome
-        common = dict(observation_id=assigned.observation_id, request_id=candidate.request_id,
-                      site=scope.site.name, telescope=telescope, filter=candidate.filter,
-                      started=observation.start, ended=observation.end)
-        if outcome.success:
-            event = self._record(
-                ObservationCompleted, stream=assigned.originator_id, actor=f"site:{scope.site.name}",
-                causation=assigned, snr=round(outcome.snr, 2),
-                seeing_arcsec=round(outcome.seeing_arcsec, 3),
-                airmass=round(outcome.airmass, 4), science_value=round(outcome.science_value, 4),
-                **common)
-        else:
-            event = self._record(
-                ObservationFailed, stream=assigned.originator_id, actor=f"site:{scope.site.name}",
-                causation=assigned, reason=outcome.reason, **common)
+        common = {"observation_id": assigned.observation_id, "request_id": candidate.request_id,
+                  "site": site, "telescope": telescope, "filter": candidate.filter,
+                  "started": observation.start, "ended": observation.end}
+        with self.log.batch(actor=f"site:{site}", sim_time=self.clock.now(),
+                            correlation_id=self.night_id) as batch:
+            raw = getattr(observation, "result", None)
+            if raw is not None and getattr(observation, "has_frame", False):
+                from control_center.sites.link import frame_analyzed_fields
+
+                batch.add(FrameAnalyzed, stream=assigned.originator_id, causation=assigned,
+                          **frame_analyzed_fields(raw))
+            if outcome.success:
+                batch.add(ObservationCompleted, stream=assigned.originator_id,
+                          causation=assigned, snr=round(outcome.snr, 2),
+                          seeing_arcsec=round(outcome.seeing_arcsec, 3),
+                          airmass=round(outcome.airmass, 4),
+                          science_value=round(outcome.science_value, 4), **common)
+            else:
+                batch.add(ObservationFailed, stream=assigned.originator_id, causation=assigned,
+                          reason=outcome.reason, **common)
+            events = list(batch.events)
+        self._after_append(events)
+        self._free_after(scope, candidate, events[-1])
+
+    def _finish_failed(self, scope: _Scope, candidate: Candidate, assigned: LogEvent,
+                       reason: str) -> None:
+        event = self._record(
+            ObservationFailed, stream=assigned.originator_id, actor=CORE, causation=assigned,
+            observation_id=assigned.observation_id, request_id=candidate.request_id,
+            site=scope.site.name, telescope=scope.telescope.name, filter=candidate.filter,
+            started=assigned.expected_start, ended=self.clock.now(), reason=reason)
+        self.offline.add(scope.site.name)
+        self._free_after(scope, candidate, event)
+
+    def _free_after(self, scope: _Scope, candidate: Candidate, event: LogEvent) -> None:
         scope.busy_with = None
         scope.pointing = (candidate.ra_deg, candidate.dec_deg)
         scope.filter = candidate.filter
         if self.clock.now() < self.end:
-            self._at(self.clock.now(), "free", telescope=telescope, trigger="observation-ended",
-                     cause=event)
+            self._at(self.clock.now(), "free", telescope=scope.telescope.name,
+                     trigger="observation-ended", cause=event)

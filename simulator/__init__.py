@@ -40,6 +40,14 @@ Building blocks, one module each
 ``horizon``    fast alt-az and sidereal time (~0.01 deg, microseconds per target).
 ``ephemeris``  Sun and Moon on a cached grid (astropy once per site and span).
 ``bands``      per-filter wavelengths, extinction, sky colours, throughput.
+``starfield``  the sky's stars (generated per HEALPix pixel, the same for every run)
+               and OpenNGC galaxies in a field: :func:`stars_in_field`,
+               :func:`galaxies_in_field`.
+``frames``     FITS frames with WCS, full headers and truth tables:
+               :func:`render_frame`, :func:`frame_for_observation`, anomalies
+               (:data:`ARTEFACT_KINDS`) and transients; built on ``psf``
+               (Moffat/donut stamps, Sersic galaxies), ``detector`` (camera,
+               flat field, noise), ``artefacts`` and ``frame_hdus``.
 
 Example
 -------
@@ -58,17 +66,27 @@ True
 """
 
 from simulator.catalogue import Target
+from simulator.frames import ARTEFACT_KINDS, Transient, frame_for_observation, render_frame
 from simulator.outcome import Outcome
 from simulator.programs import demo_requests
 from simulator.site import Observation, SimulatedNetwork, SimulatedSite
+from simulator.starfield import GalaxyTable, StarTable, galaxies_in_field, stars_in_field
 from simulator.weather import WeatherModel
 
 __all__ = [
+    "ARTEFACT_KINDS",
+    "GalaxyTable",
     "Observation",
     "Outcome",
     "SimulatedNetwork",
     "SimulatedSite",
+    "StarTable",
     "Target",
+    "Transient",
     "WeatherModel",
     "demo_requests",
+    "frame_for_observation",
+    "galaxies_in_field",
+    "render_frame",
+    "stars_in_field",
 ]

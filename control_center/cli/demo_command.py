@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 
 from control_center.eventlog import DEFAULT_DB
 
@@ -27,6 +28,11 @@ def add_demo_parser(commands: argparse._SubParsersAction) -> None:
                    help=f"log: SQLite file or SQLAlchemy URL (default {DEFAULT_DB})")
     p.add_argument("--policy", default="greedy", help="policy plugin (default greedy)")
     p.add_argument("--scorer", default="value-formula", help="scorer plugin")
+    p.add_argument("--in-process", action="store_true",
+                   help="simulate the sites inside this process instead of starting one "
+                        "site-node process per site (no frames, no edge inference)")
+    p.add_argument("--frame-size", type=int, default=256, metavar="PIXELS",
+                   help="side of the frames the simulated cameras render (default 256)")
     p.add_argument("--headless", action="store_true", help="no terminal UI; print the report")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_demo)
@@ -66,15 +72,22 @@ def run_demo(args: argparse.Namespace) -> int:
         return _fail(str(exc))
 
     from control_center.night import NightRun
-    from simulator import SimulatedNetwork, demo_requests
+    from simulator import demo_requests
 
+    if not 64 <= args.frame_size <= 4096:
+        return _fail(f"--frame-size must be in [64, 4096], got {args.frame_size}")
     wall = time.perf_counter()
-    with log:
-        sites = SimulatedNetwork(network, args.seed, start, start + _hours(args.hours))
-        run = NightRun(network, log, host, settings, sites.links(),
+    end = start + timedelta(hours=args.hours)
+    links: dict = {}
+    with log, ExitStack() as stack:
+        run = NightRun(network, log, host, settings, links,
                        demo_requests(args.seed, network, n_science=200, n_survey=150),
-                       start=start, hours=args.hours,
-                       seed=args.seed)
+                       start=start, hours=args.hours, seed=args.seed)
+        try:
+            links.update(_in_process_links(network, args.seed, start, end) if args.in_process
+                         else _site_node_links(stack, run, network, args, start, end))
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            return _fail(f"cannot start the site nodes: {exc}")
         night = run.run()
         report = NightReport()
         for recorded in log.read():
@@ -91,10 +104,33 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hours(hours: float):
-    from datetime import timedelta
+def _in_process_links(network, seed: int, start: datetime, end: datetime) -> dict:
+    from control_center.sites.local import InProcessSiteLink
+    from simulator import SimulatedNetwork
 
-    return timedelta(hours=hours)
+    simulated = SimulatedNetwork(network, seed, start, end)
+    return {name: InProcessSiteLink(site) for name, site in simulated.links().items()}
+
+
+def _site_node_links(stack: ExitStack, run, network, args, start: datetime,
+                     end: datetime) -> dict:
+    """Start one site-node process per site (TLS, a token each) and link to it."""
+    from control_center.sites.link import GrpcSiteLink
+    from control_center.sites.processes import LocalSiteNodes
+
+    nodes = stack.enter_context(LocalSiteNodes(
+        [s.name for s in network.sites], seed=args.seed, network=args.network,
+        frame_shape=(args.frame_size, args.frame_size), durable=False))
+    links = {}
+    for site in network.sites:
+        address = nodes.addresses[site.name]
+        client = nodes.client(site.name,
+                              on_health_change=run.health_listener(site.name, address))
+        stack.callback(client.close)
+        link = GrpcSiteLink(client, site.name, start=start, end=end)
+        stack.callback(link.close)
+        links[site.name] = link
+    return links
 
 
 def format_report(figures: dict, log_url: str = "") -> str:

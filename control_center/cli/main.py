@@ -12,9 +12,15 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from control_center.cli.analyze_command import add_analyze_parser
     from control_center.cli.demo_command import add_demo_parser
     from control_center.cli.log_commands import add_log_parser
     from control_center.cli.plugin_commands import add_plugins_parser
+    from control_center.cli.site_commands import (
+        add_certs_parser,
+        add_observe_parser,
+        add_site_node_parser,
+    )
 
     parser = argparse.ArgumentParser(
         prog="openastro",
@@ -23,8 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"openastro {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_demo_parser(commands)
+    add_analyze_parser(commands)
     add_log_parser(commands)
     add_plugins_parser(commands)
+    add_site_node_parser(commands)
+    add_certs_parser(commands)
+    add_observe_parser(commands)
     return parser
 
 

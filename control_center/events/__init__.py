@@ -20,7 +20,12 @@ from control_center.events.observation import (
     ObservationRequested,
 )
 from control_center.events.plugin import PluginFailed
-from control_center.events.site import SiteConditionsChanged
+from control_center.events.site import (
+    FrameAnalyzed,
+    ObservationCommandSent,
+    SiteConditionsChanged,
+    SiteHealthChanged,
+)
 
 __all__ = [
     "AssignmentChosen",
@@ -28,13 +33,16 @@ __all__ = [
     "CandidatesRejected",
     "CandidatesScored",
     "DecisionTriggered",
+    "FrameAnalyzed",
     "NightEnded",
     "NightStarted",
     "NoAssignment",
     "ObservationAssigned",
+    "ObservationCommandSent",
     "ObservationCompleted",
     "ObservationFailed",
     "ObservationRequested",
     "PluginFailed",
     "SiteConditionsChanged",
+    "SiteHealthChanged",
 ]

@@ -19,7 +19,7 @@ START = "2026-03-21T22:30:00+00:00"   # dark at all three shipped sites within 3
 
 
 def openastro(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "control_center.cli.main", *args],
+    return subprocess.run([sys.executable, "-m", "control_center.cli.main", *args], check=False,
                           capture_output=True, text=True, cwd=cwd, timeout=300,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
@@ -40,8 +40,8 @@ def decisions_and_outcomes(db: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def night(tmp_path_factory):
     db = tmp_path_factory.mktemp("night") / "night.db"
-    result = openastro("demo", "--headless", "--json", "--hours", "3", "--seed", "5",
-                       "--start", START, "--db", str(db))
+    result = openastro("demo", "--headless", "--in-process", "--json", "--hours", "3",
+                       "--seed", "5", "--start", START, "--db", str(db))
     assert result.returncode == 0, result.stderr
     return db, json.loads(result.stdout)
 
@@ -60,12 +60,12 @@ def test_report_covers_every_site_with_work_done(night):
 def test_same_seed_replays_identically_and_another_seed_differs(night, tmp_path):
     db, _ = night
     again = tmp_path / "again.db"
-    assert openastro("demo", "--headless", "--hours", "3", "--seed", "5", "--start", START,
-                     "--db", str(again)).returncode == 0
+    assert openastro("demo", "--headless", "--in-process", "--hours", "3", "--seed", "5",
+                     "--start", START, "--db", str(again)).returncode == 0
     assert decisions_and_outcomes(db) == decisions_and_outcomes(again)
     other = tmp_path / "other.db"
-    assert openastro("demo", "--headless", "--hours", "3", "--seed", "6", "--start", START,
-                     "--db", str(other)).returncode == 0
+    assert openastro("demo", "--headless", "--in-process", "--hours", "3", "--seed", "6",
+                     "--start", START, "--db", str(other)).returncode == 0
     assert decisions_and_outcomes(db) != decisions_and_outcomes(other)
 
 
@@ -101,7 +101,7 @@ def test_log_of_the_night_verifies_and_detects_an_edit(night, tmp_path):
 
 def test_malformed_network_file_is_one_line_error_and_log_untouched(tmp_path):
     db = tmp_path / "kept.db"
-    assert openastro("demo", "--headless", "--hours", "0.5", "--start", START,
+    assert openastro("demo", "--headless", "--in-process", "--hours", "0.5", "--start", START,
                      "--db", str(db)).returncode == 0
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     bad = tmp_path / "bad.toml"
@@ -127,8 +127,8 @@ def test_corrupt_log_file_is_refused_and_not_rewritten(tmp_path):
 @pytest.mark.postgres
 def test_demo_runs_on_postgresql_and_unreachable_server_is_one_line(pg_database, night):
     _, sqlite_report = night
-    result = openastro("demo", "--headless", "--json", "--hours", "3", "--seed", "5",
-                       "--start", START, "--db", pg_database)
+    result = openastro("demo", "--headless", "--in-process", "--json", "--hours", "3",
+                       "--seed", "5", "--start", START, "--db", pg_database)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["sites"] == sqlite_report["sites"]      # same night, whatever the database
@@ -137,3 +137,21 @@ def test_demo_runs_on_postgresql_and_unreachable_server_is_one_line(pg_database,
     result = openastro("demo", "--headless", "--hours", "0.5", "--db", dead)
     assert result.returncode == 2
     assert "127.0.0.1:9" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_site_node_processes_run_the_same_night_as_the_in_process_simulation(tmp_path):
+    """``demo`` drives one site-node process per site over gRPC (TLS + token): the night
+    is the same as in-process, and every frame's edge inference is in the log."""
+    args = ["--headless", "--json", "--hours", "1", "--seed", "5", "--start", START]
+    local = openastro("demo", *args, "--in-process", "--db", str(tmp_path / "a.db"))
+    remote = openastro("demo", *args, "--frame-size", "128", "--db", str(tmp_path / "b.db"))
+    assert local.returncode == 0 and remote.returncode == 0, remote.stderr
+    assert json.loads(remote.stdout)["sites"] == json.loads(local.stdout)["sites"]
+    with EventLog.open(tmp_path / "b.db", create=False) as log:
+        events = [r.event for r in log.read()]
+    types = [type(e).__name__ for e in events]
+    finished = types.count("ObservationCompleted") + types.count("ObservationFailed")
+    assert finished > 10 and types.count("FrameAnalyzed") == finished
+    health = [e for e in events if type(e).__name__ == "SiteHealthChanged"]
+    assert {e.site for e in health} == {"cerro-pachon", "la-palma", "hanle"}
+    assert all(e.state == "online" for e in health)      # links came up and stayed up

@@ -129,7 +129,7 @@ def test_policy_that_gives_no_answer_falls_back_to_the_highest_score(log):
     decision = run_one(log, {"proposer": Proposer, "scorer": Scorer, "lowest": Lowest},
                        policy="absent-policy")
     assert decision.chosen.request_id == "r4"
-    chosen = [r.event for r in log.read() if isinstance(r.event, AssignmentChosen)][0]
+    chosen = next(r.event for r in log.read() if isinstance(r.event, AssignmentChosen))
     assert chosen.policy.endswith("highest-score-fallback")
     assert "absent-policy" in chosen.reason
 

@@ -1,0 +1,1 @@
+"""Protocol buffers of the ``openastro`` package (generated stubs live in versioned subpackages)."""
