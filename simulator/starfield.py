@@ -35,6 +35,7 @@ import math
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -174,70 +175,282 @@ class StarTable:
         return _mag_in(self.mag, filter)
 
 
-def _slab(pixel: int, slab: int) -> tuple[np.ndarray, ...]:
-    """ids, RA, Dec, V and B-V of one pixel's stars with V in [slab, slab + 1)."""
-    from astropy_healpix.core import healpix_to_lonlat, nside_to_pixel_area
+# --- the generator ---------------------------------------------------------------------
+#
+# A slab's stars come from ``Generator(PCG64(SeedSequence(entropy=_SKY_KEY,
+# spawn_key=(NSIDE, pixel, slab))))``: ``poisson(mean)`` stars, then ``random((4, n))``
+# (dx, dy inside the pixel, the magnitude's quantile, the population), then three
+# ``normal(.., n)`` draws (B-V of disc dwarfs, giants, M dwarfs). Everything below
+# reproduces that catalogue bit for bit, only faster: the seeds of all the slabs a query
+# needs are hashed at once (numpy's SeedSequence and PCG64 seeding, vectorised), one
+# Generator is re-seeded by setting its state, and the slabs' magnitudes and colours are
+# computed on concatenated arrays. Positions (the costly part: a HEALPix call per star)
+# are computed only for stars that can lie in a queried cone, found from a coarse grid of
+# each pixel's (dx, dy) square, and kept for later queries.
 
-    lo = BRIGHT_LIMIT + slab
-    centre_lon, centre_lat = healpix_to_lonlat(pixel, NSIDE, order="nested")
-    ra0, dec0 = float(centre_lon.to_value("deg")), float(centre_lat.to_value("deg"))
-    area = float(nside_to_pixel_area(NSIDE).to_value("deg2"))
-    mean = area * (star_density(ra0, dec0, lo + 1.0) - star_density(ra0, dec0, lo))
-    rng = np.random.Generator(np.random.PCG64(
+_DEG_PER_RAD = 180.0 / math.pi
+"""astropy's rad -> deg scale: ``Angle.to_value("deg")`` multiplies by exactly this."""
+_NSIDE_C = np.asarray(NSIDE, dtype=np.intc)
+_GRID = 16
+"""Cells per side of a pixel's (dx, dy) square, for preselecting the stars near a cone."""
+_REACH_SAFETY, _REACH_PAD = 1.25, 1e-7
+"""A cell's reach (rad) is this times the farthest of its nine sample points from its
+centre, plus this; stars of a cell farther than its reach from the cone are skipped."""
+
+# numpy.random.SeedSequence's hash (bit_generator.pyx) and PCG64's seeding (pcg64.h).
+_M32, _M128 = 0xFFFF_FFFF, (1 << 128) - 1
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0_D7E5, 0x931E_8875, 0x8B51_F9DD, 0x58F3_8DED
+_MIX_L, _MIX_R_NEG = 0xCA01_F9DD, (1 << 32) - 0x4973_F715
+_PCG_MULT = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645
+
+
+@lru_cache(maxsize=1)
+def _hp() -> tuple[object, float]:
+    """astropy-healpix's C ufuncs (no Quantity overhead) and the pixel area (deg^2)."""
+    from astropy_healpix import _core
+    from astropy_healpix.core import nside_to_pixel_area
+
+    return _core, float(nside_to_pixel_area(NSIDE).to_value("deg2"))
+
+
+def _lonlat_deg(pixel: int, dx, dy) -> tuple[np.ndarray, np.ndarray]:
+    """RA, Dec (deg) of offsets in a nested pixel, bit for bit
+    ``astropy_healpix.core.healpix_to_lonlat(pixel, NSIDE, dx, dy, "nested")`` in deg."""
+    lon, lat = _hp()[0].healpix_nested_to_lonlat(pixel, _NSIDE_C, dx, dy)
+    if np.any((lon < 0.0) | (lon >= 2.0 * math.pi - 1e-9)):
+        from astropy.coordinates import Longitude  # wraps to [0, 360) as the original did
+
+        return Longitude(lon, unit="rad").to_value("deg"), lat * _DEG_PER_RAD
+    return lon * _DEG_PER_RAD, lat * _DEG_PER_RAD
+
+
+def _slope(lo: float) -> float:
+    return _SLOPE_DEEP if lo >= _DEEP else _SLOPE_FAINT if lo >= _KNEE else _SLOPE_BRIGHT
+
+
+def _slab_means(pixel: int, n_slabs: int) -> list[float]:
+    """Expected number of stars of each slab ``0 .. n_slabs - 1`` of a pixel."""
+    lon, lat = _lonlat_deg(pixel, 0.5, 0.5)
+    ra0, dec0 = float(lon), float(lat)
+    area = _hp()[1]
+    density = [star_density(ra0, dec0, BRIGHT_LIMIT + s) for s in range(n_slabs + 1)]
+    return [area * (density[s + 1] - density[s]) for s in range(n_slabs)]
+
+
+def _hashmix(value, hash_const: int):
+    value = value ^ hash_const
+    hash_const = (hash_const * _MULT_A) & _M32
+    value = (value * hash_const) & _M32
+    return value ^ (value >> 16), hash_const
+
+
+def _mix(x, y):
+    r = (((_MIX_L * x) & _M32) + ((_MIX_R_NEG * y) & _M32)) & _M32
+    return r ^ (r >> 16)
+
+
+@lru_cache(maxsize=1)
+def _seed_prefix() -> tuple[tuple[int, ...], int]:
+    """SeedSequence's pool after the words every slab shares (the sky key, padded with
+    zeros to the pool size, then NSIDE), and the hash constant reached."""
+    words = [_SKY_KEY, 0, 0, 0]
+    mixer, hc = [], _INIT_A
+    for w in words:
+        h, hc = _hashmix(w, hc)
+        mixer.append(h)
+    for src in range(4):
+        for dst in range(4):
+            if src != dst:
+                h, hc = _hashmix(mixer[src], hc)
+                mixer[dst] = _mix(mixer[dst], h)
+    for dst in range(4):
+        h, hc = _hashmix(NSIDE, hc)
+        mixer[dst] = _mix(mixer[dst], h)
+    return tuple(mixer), hc
+
+
+def _pcg_states(pixels, slabs) -> list[tuple[int, int]]:
+    """PCG64 (state, inc) of ``PCG64(SeedSequence(entropy=_SKY_KEY, spawn_key=(NSIDE, p, s)))``
+    for arrays of pixels and slabs (all < 2**32)."""
+    prefix, hc = _seed_prefix()
+    mixer: list = list(prefix)
+    for word in (np.asarray(pixels, np.uint64), np.asarray(slabs, np.uint64)):
+        for dst in range(4):
+            h, hc = _hashmix(word, hc)
+            mixer[dst] = _mix(mixer[dst], h)
+    hc, out = _INIT_B, []
+    for k in range(8):                      # generate_state(4, uint64): 8 words
+        v = mixer[k % 4] ^ hc
+        hc = (hc * _MULT_B) & _M32
+        v = (v * hc) & _M32
+        out.append(v ^ (v >> 16))
+    val = [(out[2 * k] | (out[2 * k + 1] << 32)).tolist() for k in range(4)]
+    states = []
+    for s_hi, s_lo, i_hi, i_lo in zip(*val, strict=True):
+        inc = ((((i_hi << 64) | i_lo) << 1) | 1) & _M128
+        state = (((inc + ((s_hi << 64) | s_lo)) & _M128) * _PCG_MULT + inc) & _M128
+        states.append((state, inc))
+    return states
+
+
+def _numpy_generator(pixel: int, slab: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(entropy=_SKY_KEY, spawn_key=(NSIDE, pixel, slab))))
-    n = int(rng.poisson(mean))
-    u = rng.random((4, n))
-    lon, lat = healpix_to_lonlat(np.full(n, pixel), NSIDE, dx=u[0], dy=u[1], order="nested")
-    s = _SLOPE_DEEP if lo >= _DEEP else _SLOPE_FAINT if lo >= _KNEE else _SLOPE_BRIGHT
-    v = lo + np.log10(1.0 + u[2] * (10.0 ** s - 1.0)) / s
-    kind = u[3]
-    c = np.where(kind < 0.55, rng.normal(0.62, 0.18, n),
-                 np.where(kind < 0.85, rng.normal(1.0, 0.22, n), rng.normal(1.45, 0.1, n)))
-    ids = (np.int64(pixel) << 32) | (np.int64(slab) << 24) | np.arange(n, dtype=np.int64)
-    out = (ids, lon.to_value("deg"), lat.to_value("deg"), v, np.clip(c, -0.3, 2.0))
-    for a in out:
-        a.flags.writeable = False
-    return out
+
+
+@lru_cache(maxsize=1)
+def _fast_seeding() -> bool:
+    """Whether :func:`_pcg_states` agrees with this numpy (else seed the slow way)."""
+    keys = [(0, 0), (1, 20), (NSIDE**2 * 12 - 1, 7), (31337, 13)]
+    mine = _pcg_states([k[0] for k in keys], [k[1] for k in keys])
+    for (p, s), (state, inc) in zip(keys, mine, strict=True):
+        ref = _numpy_generator(p, s).bit_generator.state
+        if (ref["bit_generator"] != "PCG64" or ref["state"] != {"state": state, "inc": inc}
+                or ref["has_uint32"] or ref["uinteger"]):
+            return False
+    return True
+
+
+_local = threading.local()
+
+
+def _generators(pixel: int, slabs: range,
+                states: dict[int, tuple[int, int]]) -> Iterator[np.random.Generator]:
+    """The Generator of each slab, in turn (one re-seeded Generator when possible)."""
+    if not _fast_seeding():
+        for s in slabs:
+            yield _numpy_generator(pixel, s)
+        return
+    missing = [s for s in slabs if s not in states]
+    if missing:
+        states = {**states, **dict(zip(missing, _pcg_states([pixel] * len(missing), missing),
+                                       strict=True))}
+    pair = getattr(_local, "generator", None)
+    if pair is None:
+        bit_generator = np.random.PCG64(0)
+        pair = _local.generator = (bit_generator, np.random.Generator(bit_generator))
+    bit_generator, generator = pair
+    for s in slabs:
+        state, inc = states[s]
+        bit_generator.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+                               "has_uint32": 0, "uinteger": 0}
+        yield generator
+
+
+class _Pixel:
+    """One pixel's stars, slabs ``0 .. n_slabs - 1`` in order (ids ascending).
+
+    ``dx, dy, v, c`` and the grid ``cell`` of every star are kept; RA and Dec are
+    computed on demand (``done``) for the stars near a queried cone.
+    """
+
+    __slots__ = ("c", "cell", "centres", "dec", "done", "dx", "dy", "lock", "pixel", "ra",
+                 "reach", "starts", "v")
+
+    def __init__(self, pixel: int) -> None:
+        self.pixel = pixel
+        self.starts = np.zeros(1, np.int64)     # first star of each slab, then the total
+        self.dx = self.dy = self.v = self.c = self.ra = self.dec = np.empty(0)
+        self.cell = np.empty(0, np.uint8)
+        self.done = np.empty(0, bool)
+        self.centres: np.ndarray | None = None
+        self.reach: np.ndarray | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def n_slabs(self) -> int:
+        return len(self.starts) - 1
+
+    def extend(self, n_slabs: int, states: dict[int, tuple[int, int]]) -> None:
+        """Generate the slabs up to ``n_slabs - 1``."""
+        first = self.n_slabs
+        if n_slabs <= first:
+            return
+        slabs = range(first, n_slabs)
+        means = _slab_means(self.pixel, n_slabs)
+        draws = []
+        for s, rng in zip(slabs, _generators(self.pixel, slabs, states), strict=True):
+            n = int(rng.poisson(means[s]))
+            draws.append((rng.random((4, n)), rng.normal(0.62, 0.18, n),
+                          rng.normal(1.0, 0.22, n), rng.normal(1.45, 0.1, n)))
+        counts = [len(d[1]) for d in draws]
+        u = [np.concatenate([d[0][k] for d in draws]) for k in range(4)]
+        dwarf, giant, m_dwarf = (np.concatenate([d[k] for d in draws]) for k in (1, 2, 3))
+        lo = [BRIGHT_LIMIT + s for s in slabs]
+        slope = [_slope(x) for x in lo]
+        stretch = [10.0 ** x - 1.0 for x in slope]
+        v = (np.repeat(lo, counts)
+             + np.log10(1.0 + u[2] * np.repeat(stretch, counts)) / np.repeat(slope, counts))
+        c = np.clip(np.where(u[3] < 0.55, dwarf, np.where(u[3] < 0.85, giant, m_dwarf)),
+                    -0.3, 2.0)
+        cell = (u[0] * _GRID).astype(np.uint8) * np.uint8(_GRID) + (u[1] * _GRID).astype(np.uint8)
+        total = sum(counts)
+        new = (u[0], u[1], v, c, cell, np.empty(total), np.empty(total), np.zeros(total, bool))
+        if first == 0:
+            self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.done = new
+        else:
+            old = (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.done)
+            (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec,
+             self.done) = (np.concatenate(pair) for pair in zip(old, new, strict=True))
+        self.starts = np.concatenate([self.starts, self.starts[-1] + np.cumsum(counts)])
+
+    def _flags(self, centre: np.ndarray, radius_rad: float) -> np.ndarray:
+        """Per grid cell: 0 entirely outside the cone, 2 entirely inside, 1 either."""
+        if self.centres is None:
+            t = np.linspace(0.0, 1.0, 2 * _GRID + 1)
+            gx, gy = np.meshgrid(t, t, indexing="ij")
+            nodes = np.stack(_hp()[0].healpix_nested_to_xyz(self.pixel, _NSIDE_C, gx.ravel(),
+                                                            gy.ravel()), axis=-1)
+            nodes = nodes.reshape(2 * _GRID + 1, 2 * _GRID + 1, 3)
+            centres = nodes[1::2, 1::2]
+            chord = np.max([np.linalg.norm(nodes[a:a + 2 * _GRID:2, b:b + 2 * _GRID:2] - centres,
+                                           axis=-1) for a in range(3) for b in range(3)], axis=0)
+            self.reach = (_REACH_SAFETY * 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
+                          + _REACH_PAD).ravel()
+            self.centres = centres.reshape(-1, 3)
+        chord = np.sqrt(np.square(self.centres - centre).sum(axis=1))
+        dist = 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
+        flags = (dist - self.reach <= radius_rad).astype(np.uint8)
+        flags[dist + self.reach < radius_rad] = 2
+        return flags
+
+    def select(self, n_slabs: int, centre: np.ndarray, radius_deg: float, mag_limit: float,
+               ) -> np.ndarray:
+        """Indices (ascending) of the stars of slabs ``< n_slabs`` in the cone, V <= limit."""
+        flags = self._flags(centre, math.radians(radius_deg))
+        if not flags.any():
+            return np.empty(0, np.int64)
+        m = int(self.starts[n_slabs])
+        near = flags[self.cell[:m]]
+        idx = np.flatnonzero(near)
+        idx = idx[self.v[idx] <= mag_limit]
+        todo = idx[~self.done[idx]]
+        if len(todo):
+            self.ra[todo], self.dec[todo] = _lonlat_deg(self.pixel, self.dx[todo], self.dy[todo])
+            self.done[todo] = True
+        edge = near[idx] == 1
+        if edge.any():
+            e = idx[edge]
+            inside = ~edge
+            cos_r = math.cos(math.radians(radius_deg))
+            inside[edge] = _unit(self.ra[e], self.dec[e]) @ centre >= cos_r
+            idx = idx[inside]
+        return idx
+
+    def ids(self, idx: np.ndarray) -> np.ndarray:
+        slab = np.searchsorted(self.starts, idx, side="right") - 1
+        return (np.int64(self.pixel) << 32) | (slab << 24) | (idx - self.starts[slab])
 
 
 CACHE_PIXELS = 32
 """How many HEALPix pixels' stars are kept in memory (a pixel in the Milky Way's
-plane, generated to V = 23, takes ~15 MB; one at high latitude ~1 MB)."""
-_cache: OrderedDict[int, tuple[np.ndarray, ...]] = OrderedDict()
+plane, generated to V = 23, takes ~12 MB; one at high latitude ~1 MB)."""
+_cache: OrderedDict[int, _Pixel] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _pixel_stars(pixel: int, n_slabs: int) -> tuple[np.ndarray, ...]:
-    """At least the slabs ``0 .. n_slabs - 1`` of one pixel, concatenated (sorted by slab),
-    with unit vectors; columns ids, RA, Dec, V, B-V, xyz."""
-    with _cache_lock:
-        hit = _cache.get(pixel)
-        if hit is not None and hit[6] >= n_slabs:
-            _cache.move_to_end(pixel)
-            return hit
-    parts = [_slab(pixel, s) for s in range(n_slabs)]
-    if parts:
-        cols = tuple(np.concatenate([p[k] for p in parts]) for k in range(5))
-    else:
-        cols = (np.empty(0, np.int64), *(np.empty(0) for _ in range(4)))
-    out = (*cols, _unit(cols[1], cols[2]).reshape(-1, 3))
-    for a in out:
-        a.flags.writeable = False
-    entry = (*out, n_slabs)
-    with _cache_lock:
-        _cache[pixel] = entry
-        _cache.move_to_end(pixel)
-        while len(_cache) > CACHE_PIXELS:
-            _cache.popitem(last=False)
-    return entry
-
-
 def _pixels(ra_deg: float, dec_deg: float, radius_deg: float) -> np.ndarray:
-    import astropy.units as u
-    from astropy_healpix.core import healpix_cone_search
-
-    return np.sort(healpix_cone_search(ra_deg * u.deg, dec_deg * u.deg, radius_deg * u.deg,
-                                       NSIDE, order="nested"))
+    return np.sort(_hp()[0].healpix_cone_search(ra_deg, dec_deg, radius_deg, NSIDE, "nested"))
 
 
 def _within(ra_deg: np.ndarray, dec_deg: np.ndarray, ra0: float, dec0: float,
@@ -273,18 +486,34 @@ def stars_in_field(ra_deg: float, dec_deg: float, radius_deg: float, *,
     if not 0.0 < radius_deg <= 10.0:
         raise ValueError(f"radius_deg must be in (0, 10], got {radius_deg}")
     n_slabs = max(0, math.ceil(mag_limit - BRIGHT_LIMIT))
-    parts = []
     centre = _unit(ra_deg, dec_deg)
-    cos_r = math.cos(math.radians(radius_deg))
-    for p in _pixels(ra_deg, dec_deg, radius_deg):
-        cols = _pixel_stars(int(p), n_slabs)
-        keep = np.flatnonzero(cols[5] @ centre >= cos_r)
-        keep = keep[cols[3][keep] <= mag_limit]
-        parts.append([a[keep] for a in cols[:5]])
+    pixels = [int(p) for p in _pixels(ra_deg, dec_deg, radius_deg)] if n_slabs else []
+    with _cache_lock:                        # seed every missing slab at once
+        depth = {p: e.n_slabs for p in pixels if (e := _cache.get(p)) is not None}
+    keys = [(p, s) for p in pixels for s in range(depth.get(p, 0), n_slabs)]
+    states: dict[int, dict[int, tuple[int, int]]] = {p: {} for p in pixels}
+    if keys and _fast_seeding():
+        for (p, s), st in zip(keys, _pcg_states(*zip(*keys, strict=True)), strict=True):
+            states[p][s] = st
+    parts = []
+    for p in pixels:
+        with _cache_lock:
+            entry = _cache.get(p)
+            if entry is None:
+                entry = _cache[p] = _Pixel(p)
+                while len(_cache) > CACHE_PIXELS:
+                    _cache.popitem(last=False)
+            else:
+                _cache.move_to_end(p)
+        with entry.lock:
+            entry.extend(n_slabs, states[p])
+            idx = entry.select(n_slabs, centre, radius_deg, mag_limit)
+            parts.append((entry.ids(idx), entry.ra[idx], entry.dec[idx], entry.v[idx],
+                          entry.c[idx]))
+    if not parts:
+        parts.append((np.empty(0, np.int64), *(np.empty(0) for _ in range(4))))
     ids, ra, dec, v, c = (np.concatenate([p[k] for p in parts]) for k in range(5))
-    order = np.argsort(ids, kind="stable")
-    return StarTable(ids[order], ra[order], dec[order], band_magnitudes(v[order], c[order]))
-
+    return StarTable(ids, ra, dec, band_magnitudes(v, c))   # pixels ascending: ids sorted
 
 @dataclass(frozen=True)
 class GalaxyTable:

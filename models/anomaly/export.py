@@ -168,6 +168,9 @@ Weak (AUROC < 0.90): {', '.join(weak) or 'none'}.
   met by this first small model; see the table.
 
 Reproduce: `python -m models.anomaly.train --seed {t['seed']} --frames {t['frames']} \\
---epochs {t['epochs']}`; evaluate the shipped file: `python -m models.anomaly.evaluate`.
+--epochs {t['epochs']}` (rendering the ~2,100 frames takes about 10 minutes on two cores;
+`--cache DIR` keeps them); evaluate the shipped file: `python -m models.anomaly.evaluate`.
+Simulator sources at training time: SHA-256 `{t.get('simulator_sha256', 'unknown')}`; a
+changed simulator renders different frames, so the figures above may move.
 """
     path.write_text(text)

@@ -30,7 +30,7 @@ _WHERE = {
     "EdgePipeline": "pipeline",
     "FrameResult": "pipeline",
     "FrameError": "frame",
-    "ReferenceStore": "transients",
+    "ReferenceStore": "references",
 }
 
 

@@ -112,11 +112,16 @@ def extract_sources(data: np.ndarray, *, mask: np.ndarray | None = None,
 
     image = np.array(data, dtype=np.float32, order="C", copy=True)
     notes: list[str] = []
+    if np.ptp(image[::7, ::7]) == 0 and np.ptp(image) == 0:
+        value = float(image.flat[0])
+        notes.append(f"constant frame (every pixel {value:g}): no sky noise, no sources")
+        return Extraction(np.zeros_like(image), value, 0.0,
+                          np.zeros(0, SOURCE_DTYPE).view(np.recarray), np.inf, tuple(notes))
     bkg = sep.Background(image, mask=mask, bw=mesh, bh=mesh, fw=3, fh=3)
     back, rms = float(bkg.globalback), float(bkg.globalrms)
     bkg.subfrom(image)
     if not (np.isfinite(rms) and rms > 0):
-        notes.append("sky noise is zero (constant frame?): no sources extracted")
+        notes.append("sky noise is zero: no sources extracted")
         return Extraction(image, back, 0.0, np.zeros(0, SOURCE_DTYPE).view(np.recarray),
                           np.inf, tuple(notes))
     threshold = thresh_sigma * rms
