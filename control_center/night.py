@@ -129,7 +129,8 @@ class NightRun:
         self._seq = itertools.count()
         self._v_mag = {r.request_id: r.v_mag for r in requests}
         self.plan: NightPlan | None = None
-        self._to_send: list[tuple[_Scope, ObservationCommand]] = []
+        self._to_send: list[tuple[_Scope, ObservationCommand, Candidate, LogEvent]] = []
+        self._abandoned: set[str] = set()
         self._health_changes: queue.SimpleQueue = queue.SimpleQueue()
         self.offline: set[str] = set()
 
@@ -307,20 +308,30 @@ class NightRun:
             filter=candidate.filter, exposure_s=candidate.exposure_s, target=candidate.target,
             priority=candidate.priority, v_mag=self._v_mag.get(candidate.request_id), start=now)
         scope.busy_with = candidate.request_id
-        self._to_send.append((scope, command))
+        self._to_send.append((scope, command, candidate, assigned))
         self._at(assigned.expected_end, "finish", telescope=scope.telescope.name,
                  candidate=candidate, assigned=assigned)
 
     def _send_assigned(self) -> None:
-        """Send the commands of the decision just recorded (the log comes first)."""
-        for scope, command in self._to_send:
-            self.sites[scope.site.name].submit(command)
-        self._to_send.clear()
+        """Send the commands of the decision just recorded (the log comes first).
+
+        A site that cannot take its command fails the observation at once and is
+        set offline until its link reports it back.
+        """
+        to_send, self._to_send = self._to_send, []
+        for scope, command, candidate, assigned in to_send:
+            try:
+                self.sites[scope.site.name].submit(command)
+            except (RuntimeError, OSError, TimeoutError) as exc:
+                self._abandoned.add(command.observation_id)
+                self._finish_failed(scope, candidate, assigned, f"site unavailable: {exc}")
 
     def _on_finish(self, telescope: str, candidate: Candidate, assigned: LogEvent,
                    observation: Any = None) -> None:
         scope = self.scopes[telescope]
         site = scope.site.name
+        if assigned.observation_id in self._abandoned:
+            return
         if observation is None:
             try:
                 observation = self.sites[site].result(assigned.observation_id)
@@ -358,13 +369,20 @@ class NightRun:
 
     def _finish_failed(self, scope: _Scope, candidate: Candidate, assigned: LogEvent,
                        reason: str) -> None:
+        """The site could not run or report an observation: record it, try later.
+
+        The telescope is asked again after ``RETRY_AFTER`` (or when its link
+        reports the site back online), never in a tight loop.
+        """
         event = self._record(
             ObservationFailed, stream=assigned.originator_id, actor=CORE, causation=assigned,
             observation_id=assigned.observation_id, request_id=candidate.request_id,
             site=scope.site.name, telescope=scope.telescope.name, filter=candidate.filter,
             started=assigned.expected_start, ended=self.clock.now(), reason=reason)
-        self.offline.add(scope.site.name)
-        self._free_after(scope, candidate, event)
+        scope.busy_with = None
+        if self.clock.now() < self.end:
+            self._at(self.clock.now() + RETRY_AFTER, "free", telescope=scope.telescope.name,
+                     trigger="retry-after-site-failure", cause=event)
 
     def _free_after(self, scope: _Scope, candidate: Candidate, event: LogEvent) -> None:
         scope.busy_with = None

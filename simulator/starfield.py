@@ -95,20 +95,29 @@ def star_density(ra_deg: float, dec_deg: float, v_mag: float) -> float:
     >>> 1000 < pole < 1500, plane > 5 * pole
     (True, True)
     """
+    plane, bulge = _galactic_factors(ra_deg, dec_deg)
+    return 10.0**_log_counts(v_mag) * plane * bulge
+
+
+def _galactic_factors(ra_deg: float, dec_deg: float) -> tuple[float, float]:
+    """Density relative to the galactic poles: the disc's and the bulge's factors."""
     gx, gy, gz = _ICRS_TO_GAL @ _unit(ra_deg, dec_deg)
     b = math.degrees(math.asin(max(-1.0, min(1.0, gz))))
     l_deg = math.degrees(math.atan2(gy, gx))
     plane = 1.0 + 5.0 * math.exp(-abs(b) / 9.0) + 1.5 * math.exp(-abs(b) / 30.0)
     bulge = 1.0 + 0.8 * math.exp(-math.hypot(l_deg, b) / 20.0)
+    return plane, bulge
+
+
+def _log_counts(v_mag: float) -> float:
+    """``log10`` of the stars brighter than ``v_mag`` per deg^2 at the galactic poles."""
     if v_mag >= _DEEP:
-        log_n = (math.log10(N18_POLE) + _SLOPE_FAINT * (_DEEP - 18.0)
-                 + _SLOPE_DEEP * (v_mag - _DEEP))
-    elif v_mag >= _KNEE:
-        log_n = math.log10(N18_POLE) + _SLOPE_FAINT * (v_mag - 18.0)
-    else:
-        log_n = (math.log10(N18_POLE) + _SLOPE_FAINT * (_KNEE - 18.0)
-                 + _SLOPE_BRIGHT * (v_mag - _KNEE))
-    return 10.0**log_n * plane * bulge
+        return (math.log10(N18_POLE) + _SLOPE_FAINT * (_DEEP - 18.0)
+                + _SLOPE_DEEP * (v_mag - _DEEP))
+    if v_mag >= _KNEE:
+        return math.log10(N18_POLE) + _SLOPE_FAINT * (v_mag - 18.0)
+    return (math.log10(N18_POLE) + _SLOPE_FAINT * (_KNEE - 18.0)
+            + _SLOPE_BRIGHT * (v_mag - _KNEE))
 
 
 def band_magnitudes(v_mag: np.ndarray, b_minus_v: np.ndarray) -> dict[str, np.ndarray]:
@@ -180,13 +189,13 @@ class StarTable:
 # A slab's stars come from ``Generator(PCG64(SeedSequence(entropy=_SKY_KEY,
 # spawn_key=(NSIDE, pixel, slab))))``: ``poisson(mean)`` stars, then ``random((4, n))``
 # (dx, dy inside the pixel, the magnitude's quantile, the population), then three
-# ``normal(.., n)`` draws (B-V of disc dwarfs, giants, M dwarfs). Everything below
-# reproduces that catalogue bit for bit, only faster: the seeds of all the slabs a query
-# needs are hashed at once (numpy's SeedSequence and PCG64 seeding, vectorised), one
-# Generator is re-seeded by setting its state, and the slabs' magnitudes and colours are
-# computed on concatenated arrays. Positions (the costly part: a HEALPix call per star)
-# are computed only for stars that can lie in a queried cone, found from a coarse grid of
-# each pixel's (dx, dy) square, and kept for later queries.
+# ``normal(.., n)`` draws (B-V of disc dwarfs, giants, M dwarfs), positions from
+# astropy-healpix. Everything below reproduces that catalogue bit for bit, only faster:
+# the seeds of all the slabs a query needs are hashed at once (numpy's SeedSequence and
+# PCG64 seeding, vectorised) and one Generator is re-seeded by setting its state; a
+# pixel's magnitudes and colours are computed on concatenated arrays; and positions (a
+# HEALPix call per star, the costly part) are computed only for stars that can lie in a
+# queried cone, found from a coarse grid over the pixel, and kept for later queries.
 
 _DEG_PER_RAD = 180.0 / math.pi
 """astropy's rad -> deg scale: ``Angle.to_value("deg")`` multiplies by exactly this."""
@@ -194,13 +203,16 @@ _NSIDE_C = np.asarray(NSIDE, dtype=np.intc)
 _GRID = 16
 """Cells per side of a pixel's (dx, dy) square, for preselecting the stars near a cone."""
 _REACH_SAFETY, _REACH_PAD = 1.25, 1e-7
-"""A cell's reach (rad) is this times the farthest of its nine sample points from its
-centre, plus this; stars of a cell farther than its reach from the cone are skipped."""
+"""No point of a grid cell is farther from the cell's centre than this times the longest
+side of any cell of the pixel, plus this (rad): the farthest is 0.84 times the longest
+side, checked densely over the polar pixels and hundreds of others."""
+_NORMALS = ((0.62, 0.18), (1.0, 0.22), (1.45, 0.1))
+"""B-V (mean, sigma) of disc dwarfs, giants and M dwarfs."""
 
 # numpy.random.SeedSequence's hash (bit_generator.pyx) and PCG64's seeding (pcg64.h).
 _M32, _M128 = 0xFFFF_FFFF, (1 << 128) - 1
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0_D7E5, 0x931E_8875, 0x8B51_F9DD, 0x58F3_8DED
-_MIX_L, _MIX_R_NEG = 0xCA01_F9DD, (1 << 32) - 0x4973_F715
+_MIX_L, _MIX_R = 0xCA01_F9DD, 0x4973_F715
 _PCG_MULT = 0x2360_ED05_1FC6_5DA4_4385_DF64_9FCC_F645
 
 
@@ -229,34 +241,42 @@ def _slope(lo: float) -> float:
 
 
 def _slab_means(pixel: int, n_slabs: int) -> list[float]:
-    """Expected number of stars of each slab ``0 .. n_slabs - 1`` of a pixel."""
+    """Expected number of stars of each slab ``0 .. n_slabs - 1`` of a pixel (as
+    ``area * (star_density(centre, lo + 1) - star_density(centre, lo))``)."""
     lon, lat = _lonlat_deg(pixel, 0.5, 0.5)
-    ra0, dec0 = float(lon), float(lat)
+    plane, bulge = _galactic_factors(float(lon), float(lat))
     area = _hp()[1]
-    density = [star_density(ra0, dec0, BRIGHT_LIMIT + s) for s in range(n_slabs + 1)]
+    density = [10.0**_log_counts(BRIGHT_LIMIT + s) * plane * bulge for s in range(n_slabs + 1)]
     return [area * (density[s + 1] - density[s]) for s in range(n_slabs)]
 
 
+def _hash_consts(start: int, mult: int, n: int) -> tuple[list[int], int]:
+    """The hash constants SeedSequence xors and multiplies with in ``n`` steps."""
+    out = [start]
+    for _ in range(n):
+        out.append((out[-1] * mult) & _M32)
+    return out, out[-1]
+
+
 def _hashmix(value, hash_const: int):
-    value = value ^ hash_const
-    hash_const = (hash_const * _MULT_A) & _M32
-    value = (value * hash_const) & _M32
+    """SeedSequence's ``hashmix`` of ``value`` (uint32 array), then the next constant."""
+    (xor, mul), hash_const = _hash_consts(hash_const, _MULT_A, 1)
+    value = (value ^ np.uint32(xor)) * np.uint32(mul)
     return value ^ (value >> 16), hash_const
 
 
 def _mix(x, y):
-    r = (((_MIX_L * x) & _M32) + ((_MIX_R_NEG * y) & _M32)) & _M32
+    r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
     return r ^ (r >> 16)
 
 
 @lru_cache(maxsize=1)
-def _seed_prefix() -> tuple[tuple[int, ...], int]:
+def _seed_plan() -> tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """SeedSequence's pool after the words every slab shares (the sky key, padded with
-    zeros to the pool size, then NSIDE), and the hash constant reached."""
-    words = [_SKY_KEY, 0, 0, 0]
+    zeros to the pool size, then NSIDE), and the constants of the remaining steps."""
     mixer, hc = [], _INIT_A
-    for w in words:
-        h, hc = _hashmix(w, hc)
+    for w in (_SKY_KEY, 0, 0, 0):
+        h, hc = _hashmix(np.array([w], np.uint32), hc)
         mixer.append(h)
     for src in range(4):
         for dst in range(4):
@@ -264,27 +284,29 @@ def _seed_prefix() -> tuple[tuple[int, ...], int]:
                 h, hc = _hashmix(mixer[src], hc)
                 mixer[dst] = _mix(mixer[dst], h)
     for dst in range(4):
-        h, hc = _hashmix(NSIDE, hc)
+        h, hc = _hashmix(np.array([NSIDE], np.uint32), hc)
         mixer[dst] = _mix(mixer[dst], h)
-    return tuple(mixer), hc
+    steps = []                               # the pixel's and the slab's words, 4 lanes each
+    for _ in range(2):
+        consts, hc = _hash_consts(hc, _MULT_A, 4)
+        steps.append(np.array(consts[:4], np.uint32)[:, None])
+        steps.append(np.array(consts[1:], np.uint32)[:, None])
+    consts, _ = _hash_consts(_INIT_B, _MULT_B, 8)   # generate_state: 8 words from the pool
+    return (np.concatenate(mixer)[:, None], tuple(steps),
+            np.array(consts[:8], np.uint32).reshape(2, 4, 1),
+            np.array(consts[1:], np.uint32).reshape(2, 4, 1))
 
 
 def _pcg_states(pixels, slabs) -> list[tuple[int, int]]:
     """PCG64 (state, inc) of ``PCG64(SeedSequence(entropy=_SKY_KEY, spawn_key=(NSIDE, p, s)))``
-    for arrays of pixels and slabs (all < 2**32)."""
-    prefix, hc = _seed_prefix()
-    mixer: list = list(prefix)
-    for word in (np.asarray(pixels, np.uint64), np.asarray(slabs, np.uint64)):
-        for dst in range(4):
-            h, hc = _hashmix(word, hc)
-            mixer[dst] = _mix(mixer[dst], h)
-    hc, out = _INIT_B, []
-    for k in range(8):                      # generate_state(4, uint64): 8 words
-        v = mixer[k % 4] ^ hc
-        hc = (hc * _MULT_B) & _M32
-        v = (v * hc) & _M32
-        out.append(v ^ (v >> 16))
-    val = [(out[2 * k] | (out[2 * k + 1] << 32)).tolist() for k in range(4)]
+    for sequences of pixels and slabs (uint32 arithmetic wraps as in the C code)."""
+    pool, steps, xor_b, mul_b = _seed_plan()
+    for word, (xor, mul) in zip((pixels, slabs), (steps[:2], steps[2:]), strict=True):
+        h = (np.asarray(word, np.uint32) ^ xor) * mul
+        pool = _mix(pool, h ^ (h >> 16))
+    words = (pool ^ xor_b) * mul_b           # (2, 4, n): the 8 uint32 words, in order
+    words ^= words >> 16
+    val = np.ascontiguousarray(words.reshape(8, -1).T, "<u4").view("<u8").T.tolist()
     states = []
     for s_hi, s_lo, i_hi, i_lo in zip(*val, strict=True):
         inc = ((((i_hi << 64) | i_lo) << 1) | 1) & _M128
@@ -337,24 +359,55 @@ def _generators(pixel: int, slabs: range,
         yield generator
 
 
-class _Pixel:
-    """One pixel's stars, slabs ``0 .. n_slabs - 1`` in order (ids ascending).
+@lru_cache(maxsize=1)
+def _fast_normals() -> bool:
+    """Whether ``normal(loc, scale, n)`` is ``standard_normal(n) * scale + loc`` bit for bit
+    here (it is where numpy's C code does not fuse the multiply-add)."""
+    for loc, scale in _NORMALS:
+        a = np.random.Generator(np.random.PCG64(_SKY_KEY)).normal(loc, scale, 4096)
+        b = np.random.Generator(np.random.PCG64(_SKY_KEY)).standard_normal(4096)
+        if not np.array_equal(a, b * scale + loc):
+            return False
+    return True
 
-    ``dx, dy, v, c`` and the grid ``cell`` of every star are kept; RA and Dec are
-    computed on demand (``done``) for the stars near a queried cone.
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-thread buffers for ``4 n`` uniform and ``(3, n)`` normal deviates (reused)."""
+    bufs = getattr(_local, "scratch", None)
+    if bufs is None or bufs[1].shape[1] < n:
+        n = max(n, 1 << 14)
+        bufs = _local.scratch = (np.empty(4 * n), np.empty((3, n)))
+    return bufs
+
+
+@lru_cache(maxsize=1)
+def _grid() -> tuple[np.ndarray, ...]:
+    """(dx, dy) of the grid's nodes, ``(_GRID + 1)**2``, and of its cells' centres."""
+    t = np.linspace(0.0, 1.0, _GRID + 1)
+    nx, ny = np.meshgrid(t, t, indexing="ij")
+    cx, cy = np.meshgrid(t[:-1] + 0.5 / _GRID, t[:-1] + 0.5 / _GRID, indexing="ij")
+    return nx.ravel(), ny.ravel(), cx.ravel(), cy.ravel()
+
+
+class _Pixel:
+    """One pixel's stars, slabs ``0 .. n_slabs - 1`` in order (so ids ascending).
+
+    ``dx, dy, v, c`` and the grid cell (``floor(dx G) G + floor(dy G)``) of every star
+    are kept; RA and Dec are computed on demand and kept.
     """
 
-    __slots__ = ("c", "cell", "centres", "dec", "done", "dx", "dy", "lock", "pixel", "ra",
-                 "reach", "starts", "v")
+    __slots__ = ("c", "cell", "centres", "dec", "dx", "dy", "has_radec", "lock", "memo",
+                 "pixel", "ra", "reach", "starts", "v")
 
     def __init__(self, pixel: int) -> None:
         self.pixel = pixel
         self.starts = np.zeros(1, np.int64)     # first star of each slab, then the total
         self.dx = self.dy = self.v = self.c = self.ra = self.dec = np.empty(0)
-        self.cell = np.empty(0, np.uint8)
-        self.done = np.empty(0, bool)
+        self.cell = np.empty(0, np.uint16)
+        self.has_radec = np.empty(0, bool)
         self.centres: np.ndarray | None = None
-        self.reach: np.ndarray | None = None
+        self.reach = 0.0
+        self.memo: tuple = ()
         self.lock = threading.Lock()
 
     @property
@@ -368,73 +421,107 @@ class _Pixel:
             return
         slabs = range(first, n_slabs)
         means = _slab_means(self.pixel, n_slabs)
-        draws = []
+        expect = sum(means[first:])
+        uniform, normal = _scratch(int(expect + 10.0 * math.sqrt(expect) + 100.0))
+        fast = _fast_normals()
+        blocks, counts, off = [], [], 0
         for s, rng in zip(slabs, _generators(self.pixel, slabs, states), strict=True):
             n = int(rng.poisson(means[s]))
-            draws.append((rng.random((4, n)), rng.normal(0.62, 0.18, n),
-                          rng.normal(1.0, 0.22, n), rng.normal(1.45, 0.1, n)))
-        counts = [len(d[1]) for d in draws]
-        u = [np.concatenate([d[0][k] for d in draws]) for k in range(4)]
-        dwarf, giant, m_dwarf = (np.concatenate([d[k] for d in draws]) for k in (1, 2, 3))
+            counts.append(n)
+            if not n:
+                continue
+            if off + n > normal.shape[1]:     # far beyond the mean: never in practice
+                grown = _scratch(2 * (off + n))
+                grown[1][:, :off] = normal[:, :off]
+                uniform, normal = np.empty(4 * n), grown[1]
+                u = uniform.reshape(4, n)
+            else:
+                u = uniform[4 * off:4 * (off + n)].reshape(4, n)
+            rng.random(out=u)                # = rng.random((4, n))
+            blocks.append(u)
+            for k, (loc, scale) in enumerate(_NORMALS):
+                if fast:
+                    rng.standard_normal(out=normal[k, off:off + n])
+                else:
+                    normal[k, off:off + n] = rng.normal(loc, scale, n)
+            off += n
+        z = normal[:, :off]
+        if fast:                             # loc + scale * z, as normal() computes it
+            z *= np.array([[scale] for _, scale in _NORMALS])
+            z += np.array([[loc] for loc, _ in _NORMALS])
+        if blocks:
+            dx, dy, v, kind = (np.concatenate([b[k] for b in blocks]) for k in range(4))
+        else:
+            dx, dy, v, kind = (np.empty(0) for _ in range(4))
         lo = [BRIGHT_LIMIT + s for s in slabs]
         slope = [_slope(x) for x in lo]
-        stretch = [10.0 ** x - 1.0 for x in slope]
-        v = (np.repeat(lo, counts)
-             + np.log10(1.0 + u[2] * np.repeat(stretch, counts)) / np.repeat(slope, counts))
-        c = np.clip(np.where(u[3] < 0.55, dwarf, np.where(u[3] < 0.85, giant, m_dwarf)),
-                    -0.3, 2.0)
-        cell = (u[0] * _GRID).astype(np.uint8) * np.uint8(_GRID) + (u[1] * _GRID).astype(np.uint8)
-        total = sum(counts)
-        new = (u[0], u[1], v, c, cell, np.empty(total), np.empty(total), np.zeros(total, bool))
-        if first == 0:
-            self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.done = new
-        else:
-            old = (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.done)
-            (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec,
-             self.done) = (np.concatenate(pair) for pair in zip(old, new, strict=True))
+        v *= np.repeat([10.0**x - 1.0 for x in slope], counts)
+        v += 1.0
+        np.log10(v, out=v)
+        v /= np.repeat(slope, counts)
+        v += np.repeat(lo, counts)           # lo + log10(1 + u * (10**s - 1)) / s
+        c = z[2].copy()
+        np.copyto(c, z[1], where=kind < 0.85)
+        np.copyto(c, z[0], where=kind < 0.55)
+        np.clip(c, -0.3, 2.0, out=c)
+        cell = (dx * _GRID).astype(np.uint16)
+        cell *= _GRID
+        cell += (dy * _GRID).astype(np.uint16)
+        new = (dx, dy, v, c, cell, np.empty(off), np.empty(off), np.zeros(off, bool))
+        if first:
+            old = (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec,
+                   self.has_radec)
+            new = tuple(np.concatenate(p) for p in zip(old, new, strict=True))
+        self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.has_radec = new
         self.starts = np.concatenate([self.starts, self.starts[-1] + np.cumsum(counts)])
+        self.memo = ()
 
     def _flags(self, centre: np.ndarray, radius_rad: float) -> np.ndarray:
         """Per grid cell: 0 entirely outside the cone, 2 entirely inside, 1 either."""
         if self.centres is None:
-            t = np.linspace(0.0, 1.0, 2 * _GRID + 1)
-            gx, gy = np.meshgrid(t, t, indexing="ij")
-            nodes = np.stack(_hp()[0].healpix_nested_to_xyz(self.pixel, _NSIDE_C, gx.ravel(),
-                                                            gy.ravel()), axis=-1)
-            nodes = nodes.reshape(2 * _GRID + 1, 2 * _GRID + 1, 3)
-            centres = nodes[1::2, 1::2]
-            chord = np.max([np.linalg.norm(nodes[a:a + 2 * _GRID:2, b:b + 2 * _GRID:2] - centres,
-                                           axis=-1) for a in range(3) for b in range(3)], axis=0)
-            self.reach = (_REACH_SAFETY * 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
-                          + _REACH_PAD).ravel()
-            self.centres = centres.reshape(-1, 3)
-        chord = np.sqrt(np.square(self.centres - centre).sum(axis=1))
-        dist = 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0))
-        flags = (dist - self.reach <= radius_rad).astype(np.uint8)
-        flags[dist + self.reach < radius_rad] = 2
+            nx, ny, cx, cy = _grid()
+            core = _hp()[0]
+            nodes = np.stack(core.healpix_nested_to_xyz(self.pixel, _NSIDE_C, nx, ny), axis=-1)
+            nodes = nodes.reshape(_GRID + 1, _GRID + 1, 3)
+            side = max(np.square(nodes[1:] - nodes[:-1]).sum(axis=-1).max(),
+                       np.square(nodes[:, 1:] - nodes[:, :-1]).sum(axis=-1).max())
+            self.reach = _REACH_SAFETY * 2.0 * math.asin(min(math.sqrt(side) / 2.0, 1.0))
+            self.centres = np.stack(core.healpix_nested_to_xyz(self.pixel, _NSIDE_C, cx, cy),
+                                    axis=-1)
+        far = radius_rad + self.reach + _REACH_PAD      # chord^2 = (2 sin(angle / 2))^2
+        near = radius_rad - self.reach - _REACH_PAD
+        chord2 = np.square(self.centres - centre).sum(axis=1)
+        flags = (chord2 <= (2.0 * math.sin(min(far, math.pi) / 2.0)) ** 2).view(np.uint8)
+        if near > 0.0:
+            flags[chord2 < (2.0 * math.sin(near / 2.0)) ** 2] = 2
         return flags
 
     def select(self, n_slabs: int, centre: np.ndarray, radius_deg: float, mag_limit: float,
                ) -> np.ndarray:
         """Indices (ascending) of the stars of slabs ``< n_slabs`` in the cone, V <= limit."""
+        key = (n_slabs, *centre.tolist(), radius_deg, mag_limit)
+        if self.memo and self.memo[0] == key:
+            return self.memo[1]
         flags = self._flags(centre, math.radians(radius_deg))
-        if not flags.any():
-            return np.empty(0, np.int64)
         m = int(self.starts[n_slabs])
-        near = flags[self.cell[:m]]
-        idx = np.flatnonzero(near)
-        idx = idx[self.v[idx] <= mag_limit]
-        todo = idx[~self.done[idx]]
+        if flags.min() == 2:                 # the whole pixel is inside
+            idx = np.flatnonzero(self.v[:m] <= mag_limit)
+            edge = None
+        else:
+            near = flags[self.cell[:m]]
+            idx = np.flatnonzero(near)
+            idx = idx[self.v[idx] <= mag_limit]
+            edge = near[idx] == 1
+        todo = idx[~self.has_radec[idx]]
         if len(todo):
             self.ra[todo], self.dec[todo] = _lonlat_deg(self.pixel, self.dx[todo], self.dy[todo])
-            self.done[todo] = True
-        edge = near[idx] == 1
-        if edge.any():
+            self.has_radec[todo] = True
+        if edge is not None and edge.any():
             e = idx[edge]
-            inside = ~edge
-            cos_r = math.cos(math.radians(radius_deg))
-            inside[edge] = _unit(self.ra[e], self.dec[e]) @ centre >= cos_r
-            idx = idx[inside]
+            edge[edge] = (_unit(self.ra[e], self.dec[e]) @ centre
+                          < math.cos(math.radians(radius_deg)))
+            idx = idx[~edge]
+        self.memo = (key, idx)
         return idx
 
     def ids(self, idx: np.ndarray) -> np.ndarray:
@@ -444,7 +531,8 @@ class _Pixel:
 
 CACHE_PIXELS = 32
 """How many HEALPix pixels' stars are kept in memory (a pixel in the Milky Way's
-plane, generated to V = 23, takes ~12 MB; one at high latitude ~1 MB)."""
+plane, generated to V = 23, takes ~20 MB once the whole pixel has been queried; one at
+high latitude ~1.5 MB)."""
 _cache: OrderedDict[int, _Pixel] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -514,6 +602,8 @@ def stars_in_field(ra_deg: float, dec_deg: float, radius_deg: float, *,
         parts.append((np.empty(0, np.int64), *(np.empty(0) for _ in range(4))))
     ids, ra, dec, v, c = (np.concatenate([p[k] for p in parts]) for k in range(5))
     return StarTable(ids, ra, dec, band_magnitudes(v, c))   # pixels ascending: ids sorted
+
+
 
 @dataclass(frozen=True)
 class GalaxyTable:
