@@ -5,9 +5,10 @@ one-magnitude slab, each (pixel, slab) from its own random stream keyed by the
 pixel index and the slab, never by a run seed or global state. Two overlapping
 fields therefore see exactly the same stars, the frame renderer and the edge
 pipeline (which cross-matches against this catalogue) agree, and a deeper
-``mag_limit`` only adds fainter slabs. The stars of the most recently used
-pixels are cached (:data:`CACHE_PIXELS` of them, each to the deepest magnitude
-asked so far), so a warm query costs a cone filter.
+``mag_limit`` only adds fainter slabs. The random deviates of the most recently
+used pixels are cached (:data:`CACHE_PIXELS` of them, each to the deepest
+magnitude asked so far, with the positions of the stars queried so far), so a
+warm query costs a cone filter.
 
 Number counts follow ``log10 N(<V)`` per deg^2 rising 0.33 dex/mag between
 V = 14 and 20 (0.42 dex/mag brighter, 0.22 fainter as the halo thins out), normalised to :data:`N18_POLE` stars brighter than
@@ -190,12 +191,15 @@ class StarTable:
 # spawn_key=(NSIDE, pixel, slab))))``: ``poisson(mean)`` stars, then ``random((4, n))``
 # (dx, dy inside the pixel, the magnitude's quantile, the population), then three
 # ``normal(.., n)`` draws (B-V of disc dwarfs, giants, M dwarfs), positions from
-# astropy-healpix. Everything below reproduces that catalogue bit for bit, only faster:
-# the seeds of all the slabs a query needs are hashed at once (numpy's SeedSequence and
-# PCG64 seeding, vectorised) and one Generator is re-seeded by setting its state; a
-# pixel's magnitudes and colours are computed on concatenated arrays; and positions (a
-# HEALPix call per star, the costly part) are computed only for stars that can lie in a
-# queried cone, found from a coarse grid over the pixel, and kept for later queries.
+# astropy-healpix (``healpix_to_lonlat(...).to_value("deg")``). Everything below
+# reproduces that catalogue bit for bit (tests/unit/test_simulator_starfield.py holds it
+# frozen and compares with that reference generator), only faster: the seeds of all the
+# slabs a query needs are hashed at once (numpy's SeedSequence and PCG64 seeding,
+# vectorised), one Generator is re-seeded by setting its state and draws into reused
+# buffers, and a pixel's magnitudes and colours are computed on whole arrays; positions
+# (a HEALPix call per star, after the draws the costly part) are computed only for the
+# stars that can lie in a queried cone, found with a coarse grid over the pixel, and kept
+# for later queries. The draws themselves (~50 ns a star) are now most of a cold query.
 
 _DEG_PER_RAD = 180.0 / math.pi
 """astropy's rad -> deg scale: ``Angle.to_value("deg")`` multiplies by exactly this."""
@@ -203,11 +207,20 @@ _NSIDE_C = np.asarray(NSIDE, dtype=np.intc)
 _GRID = 16
 """Cells per side of a pixel's (dx, dy) square, for preselecting the stars near a cone."""
 _REACH_SAFETY, _REACH_PAD = 1.25, 1e-7
-"""No point of a grid cell is farther from the cell's centre than this times the longest
-side of any cell of the pixel, plus this (rad): the farthest is 0.84 times the longest
-side, checked densely over the polar pixels and hundreds of others."""
+"""No point of a grid cell is farther from the cell's centre (the normalised mean of its
+corners) than this times the longest side of any cell of the pixel, plus this (rad): the
+farthest is 0.84 times the longest side, checked densely over the polar pixels, those
+where HEALPix's polar and equatorial zones meet, and hundreds of others."""
+_SLACK = 1e-4
+"""Candidate cells are chosen for a cone this much (rad, 20") wider and narrower than
+asked, so that they still serve a cone moved by a few arcsec (the next frame)."""
+_DOT_PAD = 1e-12
+"""HEALPix's unit vectors and those of the rounded RA, Dec agree to ~1e-15 in a dot
+product; only stars this close to the cone's edge need the exact test."""
 _NORMALS = ((0.62, 0.18), (1.0, 0.22), (1.45, 0.1))
 """B-V (mean, sigma) of disc dwarfs, giants and M dwarfs."""
+_NORMAL_LOC = np.array([loc for loc, _ in _NORMALS])
+_NORMAL_SCALE = np.array([scale for _, scale in _NORMALS])
 
 # numpy.random.SeedSequence's hash (bit_generator.pyx) and PCG64's seeding (pcg64.h).
 _M32, _M128 = 0xFFFF_FFFF, (1 << 128) - 1
@@ -371,8 +384,17 @@ def _fast_normals() -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
+def _grid() -> tuple[np.ndarray, np.ndarray]:
+    """(dx, dy) of the ``(_GRID + 1)**2`` corners of the grid's cells."""
+    t = np.linspace(0.0, 1.0, _GRID + 1)
+    nx, ny = np.meshgrid(t, t, indexing="ij")
+    return nx.ravel(), ny.ravel()
+
+
 def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-thread buffers for ``4 n`` uniform and ``(3, n)`` normal deviates (reused)."""
+    """Per-thread buffers for ``4 n`` uniform and ``(3, n)`` normal deviates, reused from
+    query to query (fresh memory costs more than the draws)."""
     bufs = getattr(_local, "scratch", None)
     if bufs is None or bufs[1].shape[1] < n:
         n = max(n, 1 << 14)
@@ -380,34 +402,28 @@ def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
     return bufs
 
 
-@lru_cache(maxsize=1)
-def _grid() -> tuple[np.ndarray, ...]:
-    """(dx, dy) of the grid's nodes, ``(_GRID + 1)**2``, and of its cells' centres."""
-    t = np.linspace(0.0, 1.0, _GRID + 1)
-    nx, ny = np.meshgrid(t, t, indexing="ij")
-    cx, cy = np.meshgrid(t[:-1] + 0.5 / _GRID, t[:-1] + 0.5 / _GRID, indexing="ij")
-    return nx.ravel(), ny.ravel(), cx.ravel(), cy.ravel()
-
-
 class _Pixel:
     """One pixel's stars, slabs ``0 .. n_slabs - 1`` in order (so ids ascending).
 
-    ``dx, dy, v, c`` and the grid cell (``floor(dx G) G + floor(dy G)``) of every star
-    are kept; RA and Dec are computed on demand and kept.
+    Kept for every star: ``dx, dy`` (its offsets in the pixel), ``v``, ``c`` (B-V) and
+    its grid ``cell`` (``floor(dx G) G + floor(dy G)``); computed when first needed and
+    kept: RA and Dec (``has_radec``), HEALPix's unit vector (``xyz``, 3 rows; ``has_xyz``).
     """
 
-    __slots__ = ("c", "cell", "centres", "dec", "dx", "dy", "has_radec", "lock", "memo",
-                 "pixel", "ra", "reach", "starts", "v")
+    __slots__ = ("c", "candidates", "cell", "centres", "dec", "dx", "dy", "has_radec",
+                 "has_xyz", "lock", "memo", "pixel", "ra", "reach", "starts", "v", "xyz")
 
     def __init__(self, pixel: int) -> None:
         self.pixel = pixel
         self.starts = np.zeros(1, np.int64)     # first star of each slab, then the total
         self.dx = self.dy = self.v = self.c = self.ra = self.dec = np.empty(0)
+        self.xyz = np.empty((3, 0))
         self.cell = np.empty(0, np.uint16)
-        self.has_radec = np.empty(0, bool)
+        self.has_radec = self.has_xyz = np.empty(0, bool)
         self.centres: np.ndarray | None = None
         self.reach = 0.0
         self.memo: tuple = ()
+        self.candidates: tuple = ()
         self.lock = threading.Lock()
 
     @property
@@ -423,32 +439,31 @@ class _Pixel:
         means = _slab_means(self.pixel, n_slabs)
         expect = sum(means[first:])
         uniform, normal = _scratch(int(expect + 10.0 * math.sqrt(expect) + 100.0))
-        fast = _fast_normals()
-        blocks, counts, off = [], [], 0
+        raw = _fast_normals()
+        blocks, counts, pos, off = [], [], 0, 0
         for s, rng in zip(slabs, _generators(self.pixel, slabs, states), strict=True):
             n = int(rng.poisson(means[s]))
             counts.append(n)
             if not n:
                 continue
-            if off + n > normal.shape[1]:     # far beyond the mean: never in practice
-                grown = _scratch(2 * (off + n))
-                grown[1][:, :off] = normal[:, :off]
-                uniform, normal = np.empty(4 * n), grown[1]
-                u = uniform.reshape(4, n)
-            else:
-                u = uniform[4 * off:4 * (off + n)].reshape(4, n)
+            if off + n > normal.shape[1]:    # far beyond the mean: never in practice
+                uniform, grown = _scratch(2 * (off + n))
+                grown[:, :off] = normal[:, :off]
+                normal, pos = grown, 0       # the blocks drawn so far stay valid
+            u = uniform[pos:pos + 4 * n].reshape(4, n)
             rng.random(out=u)                # = rng.random((4, n))
             blocks.append(u)
             for k, (loc, scale) in enumerate(_NORMALS):
-                if fast:
+                if raw:                      # normal() is loc + scale * standard_normal()
                     rng.standard_normal(out=normal[k, off:off + n])
                 else:
                     normal[k, off:off + n] = rng.normal(loc, scale, n)
+            pos += 4 * n
             off += n
         z = normal[:, :off]
-        if fast:                             # loc + scale * z, as normal() computes it
-            z *= np.array([[scale] for _, scale in _NORMALS])
-            z += np.array([[loc] for loc, _ in _NORMALS])
+        if raw:
+            z *= _NORMAL_SCALE[:, None]
+            z += _NORMAL_LOC[:, None]
         if blocks:
             dx, dy, v, kind = (np.concatenate([b[k] for b in blocks]) for k in range(4))
         else:
@@ -460,79 +475,116 @@ class _Pixel:
         np.log10(v, out=v)
         v /= np.repeat(slope, counts)
         v += np.repeat(lo, counts)           # lo + log10(1 + u * (10**s - 1)) / s
-        c = z[2].copy()
+        c = z[2].copy()                      # disc dwarfs, giants, M dwarfs
         np.copyto(c, z[1], where=kind < 0.85)
         np.copyto(c, z[0], where=kind < 0.55)
         np.clip(c, -0.3, 2.0, out=c)
         cell = (dx * _GRID).astype(np.uint16)
         cell *= _GRID
         cell += (dy * _GRID).astype(np.uint16)
-        new = (dx, dy, v, c, cell, np.empty(off), np.empty(off), np.zeros(off, bool))
+        new = (dx, dy, v, c, cell, np.empty(off), np.empty(off), np.empty((3, off)),
+               np.zeros(off, bool), np.zeros(off, bool))
         if first:
-            old = (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec,
-                   self.has_radec)
-            new = tuple(np.concatenate(p) for p in zip(old, new, strict=True))
-        self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.has_radec = new
+            old = (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.xyz,
+                   self.has_radec, self.has_xyz)
+            new = tuple(np.concatenate(p, axis=-1) for p in zip(old, new, strict=True))
+        (self.dx, self.dy, self.v, self.c, self.cell, self.ra, self.dec, self.xyz,
+         self.has_radec, self.has_xyz) = new
         self.starts = np.concatenate([self.starts, self.starts[-1] + np.cumsum(counts)])
-        self.memo = ()
+        self.memo = self.candidates = ()
 
-    def _flags(self, centre: np.ndarray, radius_rad: float) -> np.ndarray:
-        """Per grid cell: 0 entirely outside the cone, 2 entirely inside, 1 either."""
+    def _flags(self, centre: np.ndarray, radius_rad: float, pad: float) -> np.ndarray:
+        """Per grid cell: 0 entirely outside the cone, 2 entirely inside, 1 either, with a
+        margin of ``pad`` (rad) both ways."""
         if self.centres is None:
-            nx, ny, cx, cy = _grid()
-            core = _hp()[0]
-            nodes = np.stack(core.healpix_nested_to_xyz(self.pixel, _NSIDE_C, nx, ny), axis=-1)
-            nodes = nodes.reshape(_GRID + 1, _GRID + 1, 3)
+            nodes = np.stack(_hp()[0].healpix_nested_to_xyz(self.pixel, _NSIDE_C, *_grid()),
+                             axis=-1).reshape(_GRID + 1, _GRID + 1, 3)
             side = max(np.square(nodes[1:] - nodes[:-1]).sum(axis=-1).max(),
                        np.square(nodes[:, 1:] - nodes[:, :-1]).sum(axis=-1).max())
             self.reach = _REACH_SAFETY * 2.0 * math.asin(min(math.sqrt(side) / 2.0, 1.0))
-            self.centres = np.stack(core.healpix_nested_to_xyz(self.pixel, _NSIDE_C, cx, cy),
-                                    axis=-1)
-        far = radius_rad + self.reach + _REACH_PAD      # chord^2 = (2 sin(angle / 2))^2
-        near = radius_rad - self.reach - _REACH_PAD
+            centres = (nodes[:-1, :-1] + nodes[1:, :-1] + nodes[:-1, 1:] + nodes[1:, 1:]
+                       ).reshape(-1, 3)
+            centres /= np.sqrt(np.square(centres).sum(axis=1))[:, None]
+            self.centres = centres
+        far = radius_rad + self.reach + pad             # chord^2 = (2 sin(angle / 2))^2
+        near = radius_rad - self.reach - pad
         chord2 = np.square(self.centres - centre).sum(axis=1)
         flags = (chord2 <= (2.0 * math.sin(min(far, math.pi) / 2.0)) ** 2).view(np.uint8)
         if near > 0.0:
             flags[chord2 < (2.0 * math.sin(near / 2.0)) ** 2] = 2
         return flags
 
-    def select(self, n_slabs: int, centre: np.ndarray, radius_deg: float, mag_limit: float,
-               ) -> np.ndarray:
-        """Indices (ascending) of the stars of slabs ``< n_slabs`` in the cone, V <= limit."""
-        key = (n_slabs, *centre.tolist(), radius_deg, mag_limit)
-        if self.memo and self.memo[0] == key:
-            return self.memo[1]
-        flags = self._flags(centre, math.radians(radius_deg))
-        m = int(self.starts[n_slabs])
-        if flags.min() == 2:                 # the whole pixel is inside
-            idx = np.flatnonzero(self.v[:m] <= mag_limit)
-            edge = None
-        else:
-            near = flags[self.cell[:m]]
-            idx = np.flatnonzero(near)
-            idx = idx[self.v[idx] <= mag_limit]
-            edge = near[idx] == 1
+    def _radec(self, idx: np.ndarray) -> None:
         todo = idx[~self.has_radec[idx]]
         if len(todo):
             self.ra[todo], self.dec[todo] = _lonlat_deg(self.pixel, self.dx[todo], self.dy[todo])
             self.has_radec[todo] = True
-        if edge is not None and edge.any():
-            e = idx[edge]
-            edge[edge] = (_unit(self.ra[e], self.dec[e]) @ centre
-                          < math.cos(math.radians(radius_deg)))
-            idx = idx[~edge]
-        self.memo = (key, idx)
-        return idx
 
-    def ids(self, idx: np.ndarray) -> np.ndarray:
+    def _candidates(self, n_slabs: int, centre: np.ndarray, radius_rad: float,
+                    ) -> tuple[np.ndarray, ...]:
+        """The stars of slabs ``< n_slabs`` that may be in the cone: their indices, ids and
+        V, and which of them need the exact test (``k``, in cells across the edge) with
+        their unit vectors (``3, k``). Kept, and used again while the cells they come
+        from cover the cone and those taken as inside still are."""
+        if self.candidates and self.candidates[0] == n_slabs:
+            _, cells, inside, found = self.candidates
+            flags = self._flags(centre, radius_rad, _REACH_PAD)
+            if not ((flags != 0) & ~cells).any() and not (inside & (flags != 2)).any():
+                return found
+        flags = self._flags(centre, radius_rad, _SLACK)
+        m = int(self.starts[n_slabs])
+        if flags.min() == 2:                 # the whole pixel is inside
+            idx, k = np.arange(m), np.empty(0, np.intp)
+        else:
+            near = flags[self.cell[:m]]
+            idx = np.flatnonzero(near != 0)
+            k = np.flatnonzero(near[idx] == 1)
+        e = idx[k]
+        todo = e[~self.has_xyz[e]]
+        if len(todo):
+            self.xyz[:, todo] = _hp()[0].healpix_nested_to_xyz(self.pixel, _NSIDE_C,
+                                                               self.dx[todo], self.dy[todo])
+            self.has_xyz[todo] = True
         slab = np.searchsorted(self.starts, idx, side="right") - 1
-        return (np.int64(self.pixel) << 32) | (slab << 24) | (idx - self.starts[slab])
+        ids = (np.int64(self.pixel) << 32) | (slab << 24) | (idx - self.starts[slab])
+        found = (idx, ids, self.v[idx], k, self.xyz[:, e])
+        self.candidates = (n_slabs, flags != 0, flags == 2, found)
+        return found
+
+    def select(self, n_slabs: int, centre: np.ndarray, radius_deg: float, mag_limit: float,
+               ) -> tuple[np.ndarray, ...]:
+        """ids, RA, Dec, V, B-V of the stars of slabs ``< n_slabs`` in the cone with
+        V <= ``mag_limit``, by id."""
+        key = (n_slabs, *centre.tolist(), radius_deg, mag_limit)
+        if self.memo and self.memo[0] == key:
+            return self.memo[1]
+        idx, ids, v, k, (x, y, z) = self._candidates(n_slabs, centre,
+                                                     math.radians(radius_deg))
+        keep = v <= mag_limit
+        if len(k):                           # near the cone's edge: HEALPix's unit vector
+            cos_r = math.cos(math.radians(radius_deg))
+            dot = x * centre[0] + y * centre[1] + z * centre[2]
+            inside = dot >= cos_r + _DOT_PAD
+            close = np.flatnonzero(np.abs(dot - cos_r) < _DOT_PAD)
+            if len(close):                   # as the original: unit vector of RA, Dec
+                e = idx[k[close]]
+                self._radec(e)
+                inside[close] = _unit(self.ra[e], self.dec[e]) @ centre >= cos_r
+            keep[k] &= inside
+        if not keep.all():
+            idx, ids, v = idx[keep], ids[keep], v[keep]
+        self._radec(idx)
+        out = (ids, self.ra[idx], self.dec[idx], v, self.c[idx])
+        for a in out:
+            a.flags.writeable = False
+        self.memo = (key, out)
+        return out
 
 
 CACHE_PIXELS = 32
-"""How many HEALPix pixels' stars are kept in memory (a pixel in the Milky Way's
-plane, generated to V = 23, takes ~20 MB once the whole pixel has been queried; one at
-high latitude ~1.5 MB)."""
+"""How many HEALPix pixels' stars are kept in memory (36 bytes a star, up to ~130 as
+positions, unit vectors and the last query's selection fill in: a pixel toward the
+galactic centre, generated to V = 23, takes 10-36 MB; one at high latitude 0.8-2.9 MB)."""
 _cache: OrderedDict[int, _Pixel] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -595,14 +647,11 @@ def stars_in_field(ra_deg: float, dec_deg: float, radius_deg: float, *,
                 _cache.move_to_end(p)
         with entry.lock:
             entry.extend(n_slabs, states[p])
-            idx = entry.select(n_slabs, centre, radius_deg, mag_limit)
-            parts.append((entry.ids(idx), entry.ra[idx], entry.dec[idx], entry.v[idx],
-                          entry.c[idx]))
+            parts.append(entry.select(n_slabs, centre, radius_deg, mag_limit))
     if not parts:
         parts.append((np.empty(0, np.int64), *(np.empty(0) for _ in range(4))))
     ids, ra, dec, v, c = (np.concatenate([p[k] for p in parts]) for k in range(5))
     return StarTable(ids, ra, dec, band_magnitudes(v, c))   # pixels ascending: ids sorted
-
 
 
 @dataclass(frozen=True)
