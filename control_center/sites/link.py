@@ -3,17 +3,17 @@
 :class:`GrpcSiteLink` turns ``condition_changes()`` into one
 ``GetConditionTimeline`` call (which pins the node's simulated span to the
 night, so a seeded night reproduces the in-process simulation) and
-``observe(...)`` into ``SubmitObservation`` plus waiting for that observation's
-result on the results stream (a :class:`~control_center.sites.client.ResultFollower`
-that acknowledges what it received). Submissions are retried with backoff while
-the link is down; observation ids are derived from the command, so a resend is
-recognised by the node as a duplicate and never executed twice.
+``submit(command)`` into ``SubmitObservation`` and ``result(observation_id)``
+into waiting for that observation's result on the results stream (a
+:class:`~control_center.sites.client.ResultFollower` that acknowledges what it
+received). Submissions are retried with backoff while
+the link is down; a resend carries the same observation id, so the node
+recognises it as a duplicate and never executes it twice.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,6 @@ from typing import Any
 import grpc
 
 from control_center.clock import RealClock
-from control_center.eventlog.envelope import STREAM_NAMESPACE
 from control_center.plugin_api.types import Conditions
 from control_center.sites.client import LINK_FAILURES, ResultFollower, SiteNodeClient
 from control_center.sites.health import Backoff
@@ -30,7 +29,7 @@ from site_node.backends.base import ObservationCommand
 from site_node.messages import from_timestamp, pb
 
 __all__ = ["GrpcSiteLink", "RemoteObservation", "RemoteOutcome", "SiteUnavailable",
-           "analysis_dict", "frame_analyzed_fields", "observation_id_for", "remote_observation"]
+           "analysis_dict", "frame_analyzed_fields", "remote_observation"]
 
 
 class SiteUnavailable(RuntimeError):
@@ -63,13 +62,6 @@ class RemoteObservation:
     has_frame: bool = False
     result: Any = None
     """The raw :class:`ObservationResult` message."""
-
-
-def observation_id_for(site: str, telescope: str, start: datetime, ra_deg: float,
-                       dec_deg: float, filter: str, exposure_s: float) -> str:
-    """A deterministic id: the same command always gets the same id."""
-    key = f"{site}:{telescope}:{start.isoformat()}:{ra_deg!r}:{dec_deg!r}:{filter}:{exposure_s!r}"
-    return str(uuid.uuid5(STREAM_NAMESPACE, "observation-command:" + key))
 
 
 def remote_observation(result: pb.ObservationResult) -> RemoteObservation:
@@ -165,19 +157,6 @@ class GrpcSiteLink:
         """The node's simulated conditions timeline for the night (pins its span)."""
         return self.client.condition_timeline(self.start, self.end,
                                               min_interval_s=self.min_interval_s)
-
-    def observe(self, telescope_name: str, target_ra_deg: float, target_dec_deg: float,
-                v_mag: float | None, filter: str, exposure_s: float, priority: float,
-                start: datetime, pointing: tuple[float, float] | None = None,
-                current_filter: str | None = None) -> RemoteObservation:
-        """Submit one observation and wait for its result (see :meth:`submit`)."""
-        command = ObservationCommand(
-            observation_id=observation_id_for(self.site, telescope_name, start, target_ra_deg,
-                                              target_dec_deg, filter, exposure_s),
-            request_id="", telescope=telescope_name, ra_deg=target_ra_deg % 360.0,
-            dec_deg=target_dec_deg, filter=filter, exposure_s=exposure_s, priority=priority,
-            v_mag=v_mag, start=start)
-        return self.result(self.submit(command))
 
     def submit(self, command: ObservationCommand) -> str:
         """Send ``command`` (retrying while the link is down); returns its observation id.
