@@ -232,7 +232,8 @@ class NightRun:
                 self._wake_idle(site, "site-back-online", event)
 
     def _on_conditions(self, site: str, conditions: Conditions) -> None:
-        was_open = self.conditions.get(site, conditions).open if site in self.conditions else False
+        previous = self.conditions.get(site)
+        was_open = previous is not None and previous.open
         self.conditions[site] = conditions
         event = self._record(
             SiteConditionsChanged, stream=stream_id("site", site), actor=f"site:{site}",

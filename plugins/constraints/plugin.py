@@ -25,8 +25,6 @@ from plugins.constraints.grid import SiteNightGrid
 from plugins.constraints.limits import Limits
 from simulator.telescope import expected_duration_s
 
-NAME = "constraints"
-
 
 class Constraints:
     """Stateful constraint plugin: grids are built per night and cached."""
