@@ -30,6 +30,7 @@ from control_center.events import (
     ObservationRequested,
     SiteConditionsChanged,
     SiteHealthChanged,
+    TransientDetected,
 )
 from control_center.events.site import FrameAnalyzed
 from control_center.network import Network, Site, Telescope
@@ -76,11 +77,13 @@ class _Scope:
     pointing: tuple[float, float] | None = None
     filter: str | None = None
     busy_with: str | None = None
+    busy_until: datetime | None = None
     waiting: bool = False
 
     def state(self) -> TelescopeState:
         ra, dec = self.pointing if self.pointing else (None, None)
-        return TelescopeState(self.site, self.telescope, ra, dec, self.filter)
+        return TelescopeState(self.site, self.telescope, ra, dec, self.filter, self.busy_with,
+                              self.busy_until)
 
 
 @dataclass(order=True)
@@ -208,7 +211,8 @@ class NightRun:
                           causation=opened, request_id=r.request_id, program=r.program,
                           kind=r.kind, target=r.target, ra_deg=r.ra_deg, dec_deg=r.dec_deg,
                           filters=list(r.filters), exposure_s=r.exposure_s,
-                          priority=r.priority, repeats=r.repeats)
+                          priority=r.priority, repeats=r.repeats, not_before=r.not_before,
+                          not_after=r.not_after)
             events = list(batch.events)
         self._after_append(events)
         for name, link in self.sites.items():
@@ -272,7 +276,8 @@ class NightRun:
             now=self.clock.now(), trigger=trigger, night=self.plan, telescope=scope.state(),
             conditions_by_site=dict(self.conditions), queue=self.queue.pending(),
             busy_targets={n: s.busy_with for n, s in self.scopes.items() if s.busy_with},
-            cause=cause, correlation_id=self.night_id,
+            telescopes={n: s.state() for n, s in self.scopes.items()},
+            offline_sites=frozenset(self.offline), cause=cause, correlation_id=self.night_id,
             assign=lambda candidate, score, batch, chosen: self._assign(
                 scope, candidate, score, batch, chosen),
         )
@@ -309,6 +314,7 @@ class NightRun:
             filter=candidate.filter, exposure_s=candidate.exposure_s, target=candidate.target,
             priority=candidate.priority, v_mag=self._v_mag.get(candidate.request_id), start=now)
         scope.busy_with = candidate.request_id
+        scope.busy_until = assigned.expected_end
         self._to_send.append((scope, command, candidate, assigned))
         self._at(assigned.expected_end, "finish", telescope=scope.telescope.name,
                  candidate=candidate, assigned=assigned)
@@ -356,11 +362,18 @@ class NightRun:
                 batch.add(FrameAnalyzed, stream=assigned.originator_id, causation=assigned,
                           **frame_analyzed_fields(raw))
             if outcome.success:
-                batch.add(ObservationCompleted, stream=assigned.originator_id,
-                          causation=assigned, snr=round(outcome.snr, 2),
-                          seeing_arcsec=round(outcome.seeing_arcsec, 3),
-                          airmass=round(outcome.airmass, 4),
-                          science_value=round(outcome.science_value, 4), **common)
+                done = batch.add(ObservationCompleted, stream=assigned.originator_id,
+                                 causation=assigned, snr=round(outcome.snr, 2),
+                                 seeing_arcsec=round(outcome.seeing_arcsec, 3),
+                                 airmass=round(outcome.airmass, 4),
+                                 science_value=round(outcome.science_value, 4), **common)
+                for found in getattr(observation, "detections", None) or ():
+                    batch.add(TransientDetected, stream=assigned.originator_id, causation=done,
+                              observation_id=assigned.observation_id, site=site,
+                              telescope=telescope, filter=candidate.filter,
+                              ra_deg=float(found["ra_deg"]), dec_deg=float(found["dec_deg"]),
+                              mag=float(found["mag"]), snr=float(found["snr"]),
+                              detector=str(found.get("detector", "simulator")))
             else:
                 batch.add(ObservationFailed, stream=assigned.originator_id, causation=assigned,
                           reason=outcome.reason, **common)
@@ -380,13 +393,13 @@ class NightRun:
             observation_id=assigned.observation_id, request_id=candidate.request_id,
             site=scope.site.name, telescope=scope.telescope.name, filter=candidate.filter,
             started=assigned.expected_start, ended=self.clock.now(), reason=reason)
-        scope.busy_with = None
+        scope.busy_with, scope.busy_until = None, None
         if self.clock.now() < self.end:
             self._at(self.clock.now() + RETRY_AFTER, "free", telescope=scope.telescope.name,
                      trigger="retry-after-site-failure", cause=event)
 
     def _free_after(self, scope: _Scope, candidate: Candidate, event: LogEvent) -> None:
-        scope.busy_with = None
+        scope.busy_with, scope.busy_until = None, None
         scope.pointing = (candidate.ra_deg, candidate.dec_deg)
         scope.filter = candidate.filter
         if self.clock.now() < self.end:

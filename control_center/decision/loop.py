@@ -96,6 +96,8 @@ class DecisionLoop:
         conditions_by_site: Mapping[str, Conditions],
         queue: Sequence[QueuedRequest],
         busy_targets: Mapping[str, str],
+        telescopes: Mapping[str, TelescopeState] | None = None,
+        offline_sites: frozenset[str] = frozenset(),
         cause: LogEvent | None = None,
         correlation_id: uuid.UUID | None = None,
         assign: Callable[[Candidate, Score | None, Any, LogEvent], None] | None = None,
@@ -112,6 +114,8 @@ class DecisionLoop:
             conditions=conditions_by_site[telescope.site.name],
             conditions_by_site=conditions_by_site, queue=queue, busy_targets=busy_targets,
             settings=self.settings, seed=self._rng.getrandbits(32),
+            telescopes=telescopes or {telescope.telescope.name: telescope},
+            offline_sites=offline_sites,
         )
         self._failures.clear()
         candidates = self._propose(context)
@@ -131,7 +135,7 @@ class DecisionLoop:
             )
             proposed = batch.add(
                 CandidatesProposed, stream=decision_id, causation=first,
-                candidates=to_columns([vars(c) for c in candidates], CANDIDATE_FIELDS))
+                candidates=to_columns([c.to_dict() for c in candidates], CANDIDATE_FIELDS))
             filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
                                  rejections=to_columns(rejections, REJECTION_FIELDS))
             scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,

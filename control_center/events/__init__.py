@@ -18,6 +18,7 @@ from control_center.events.observation import (
     ObservationCompleted,
     ObservationFailed,
     ObservationRequested,
+    TransientDetected,
 )
 from control_center.events.plugin import PluginFailed
 from control_center.events.site import (
@@ -45,4 +46,5 @@ __all__ = [
     "PluginFailed",
     "SiteConditionsChanged",
     "SiteHealthChanged",
+    "TransientDetected",
 ]

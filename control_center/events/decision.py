@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from control_center.eventlog.envelope import LogEvent
 
 CANDIDATE_FIELDS = ("request_id", "target", "ra_deg", "dec_deg", "filter", "exposure_s",
-                    "program", "kind", "priority", "proposed_by")
+                    "program", "kind", "priority", "proposed_by", "not_before", "not_after")
+"""Logs written before time windows existed lack the last two columns."""
 REJECTION_FIELDS = ("candidate", "constraint", "value", "limit", "plugin")
 SCORE_FIELDS = ("candidate", "value", "sigma")
 

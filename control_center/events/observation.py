@@ -8,7 +8,12 @@ from control_center.eventlog.envelope import LogEvent
 
 
 class ObservationRequested(LogEvent):
-    """A request joins the queue (from a program, a generator or an alert)."""
+    """A request joins the queue (from a program, a generator or an alert).
+
+    ``not_before`` / ``not_after`` bound when it may be observed (None: unbounded).
+    """
+
+    class_version = 2
 
     request_id: str
     program: str
@@ -20,6 +25,13 @@ class ObservationRequested(LogEvent):
     exposure_s: float
     priority: float
     repeats: int
+    not_before: datetime | None
+    not_after: datetime | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        state["not_before"] = None
+        state["not_after"] = None
 
 
 class ObservationAssigned(LogEvent):
@@ -66,3 +78,22 @@ class ObservationFailed(LogEvent):
     started: datetime
     ended: datetime
     reason: str
+
+
+class TransientDetected(LogEvent):
+    """A source that is not in the reference sky was found in an observation.
+
+    Recorded in the same batch as the observation's completion, one event per
+    detection. ``detector`` says who found it (``edge`` pipeline of a site
+    node, or ``simulator`` for in-process simulated sites).
+    """
+
+    observation_id: str
+    site: str
+    telescope: str
+    filter: str
+    ra_deg: float
+    dec_deg: float
+    mag: float
+    snr: float
+    detector: str

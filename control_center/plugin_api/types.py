@@ -57,6 +57,10 @@ class TelescopeState:
     pointing_ra_deg: float | None
     pointing_dec_deg: float | None
     filter: str | None
+    busy_with: str | None = None
+    """Request id the telescope is executing now, or None when idle."""
+    busy_until: datetime | None = None
+    """Expected end of that observation."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,10 @@ class QueuedRequest:
     v_mag: float | None = None
     failures: int = 0
     """Observations of this request that failed (clouds, low signal, faults)."""
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    """Time window: the observation must start at or after ``not_before`` and end by
+    ``not_after`` (None: unbounded)."""
 
     def remaining(self, filter_name: str) -> int:
         """Exposures still wanted in ``filter_name``."""
@@ -106,13 +114,21 @@ class Candidate:
     kind: str
     priority: float
     proposed_by: str = ""
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    """Time window of the observation (see :class:`QueuedRequest`)."""
 
     @property
     def key(self) -> str:
         return f"{self.request_id}/{self.filter}"
 
     def to_dict(self) -> dict:
-        return {**vars(self), "key": self.key}
+        """Plain fields (times as ISO strings) plus the ``key``."""
+        out = {**vars(self), "key": self.key}
+        for name in ("not_before", "not_after"):
+            if out[name] is not None:
+                out[name] = out[name].isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -169,4 +185,8 @@ class DecisionContext:
     settings: Settings
     seed: int
     """Seed of this decision's random numbers (recorded in the log)."""
+    telescopes: Mapping[str, TelescopeState] = field(default_factory=dict)
+    """Every telescope of the network by name, with what it is doing now."""
+    offline_sites: frozenset[str] = frozenset()
+    """Sites whose link is down: nothing can be sent to them now."""
     extras: Mapping[str, object] = field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from control_center.events import ObservationCompleted, ObservationFailed, ObservationRequested
 from control_center.plugin_api.types import QueuedRequest
 from control_center.projections.base import Projection
@@ -11,7 +13,7 @@ class RequestQueue(Projection):
     """Pending observation requests and how many exposures each filter still needs."""
 
     name = "request-queue"
-    version = 1
+    version = 2
     handles = (ObservationRequested, ObservationCompleted, ObservationFailed)
 
     def __init__(self) -> None:
@@ -26,7 +28,8 @@ class RequestQueue(Projection):
                 "target": event.target, "ra_deg": event.ra_deg, "dec_deg": event.dec_deg,
                 "filters": list(event.filters), "exposure_s": event.exposure_s,
                 "priority": event.priority, "repeats": event.repeats, "completed_by_filter": {},
-                "failures": 0,
+                "failures": 0, "not_before": _iso(event.not_before),
+                "not_after": _iso(event.not_after),
             }
         elif isinstance(event, ObservationCompleted):
             request = self._requests.get(event.request_id)
@@ -44,7 +47,9 @@ class RequestQueue(Projection):
         """Requests that still want exposures, in submission order."""
         if self._pending is None:
             requests = (QueuedRequest(**{**r, "filters": tuple(r["filters"]),
-                                         "completed_by_filter": dict(r["completed_by_filter"])})
+                                         "completed_by_filter": dict(r["completed_by_filter"]),
+                                         "not_before": _time(r["not_before"]),
+                                         "not_after": _time(r["not_after"])})
                         for r in self._requests.values())
             self._pending = [r for r in requests if not r.done]
         return list(self._pending)
@@ -55,3 +60,11 @@ class RequestQueue(Projection):
     def load_state(self, state: dict) -> None:
         self._requests = state["requests"]
         self._pending = None
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+def _time(iso: str | None) -> datetime | None:
+    return None if iso is None else datetime.fromisoformat(iso)

@@ -1,0 +1,5 @@
+"""Alerts (VOEvent, GCN): candidates for alert fields and gravitational-wave tiles."""
+
+
+class AlertResponder:
+    """Work in progress (decision-pipeline issue)."""
