@@ -8,7 +8,7 @@ naming the file and the offending key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ __all__ = [
     "Telescope",
     "default_network_path",
     "load_network",
+    "network_from_dict",
 ]
 
 
@@ -125,6 +126,22 @@ class Network:
     def telescopes(self) -> list[tuple[Site, Telescope]]:
         return [(s, t) for s in self.sites for t in s.telescopes]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The description as plain data in the network file's schema.
+
+        ``network_from_dict(n.to_dict())`` gives back an equal network; the log
+        records it so that a night can be replayed without the original file.
+        """
+        sites = []
+        for site in self.sites:
+            raw = asdict(site)
+            raw["horizon"] = [list(p) for p in site.horizon]
+            raw["effects"] = {k: v for k, v in raw["effects"].items() if v is not None}
+            raw["telescopes"] = [{**scope, "filters": list(scope["filters"])}
+                                 for scope in raw["telescopes"]]
+            sites.append(raw)
+        return {"network": {"name": self.name}, "sites": sites}
+
 
 def default_network_path() -> Path:
     """Path of the network file shipped with OpenAstro (three sites)."""
@@ -157,6 +174,20 @@ def load_network(path: str | Path | None = None) -> Network:
         return _parse_network(raw, source=str(path))
     except _SchemaError as exc:
         raise NetworkFileError(f"{path}: {exc}") from None
+
+
+def network_from_dict(raw: dict[str, Any], source: str = "") -> Network:
+    """A network from plain data in the file schema (e.g. :meth:`Network.to_dict`).
+
+    Raises
+    ------
+    NetworkFileError
+        If the data does not follow the schema (the message names the key).
+    """
+    try:
+        return _parse_network(raw, source=source)
+    except _SchemaError as exc:
+        raise NetworkFileError(f"{source or 'network'}: {exc}") from None
 
 
 class _SchemaError(ValueError):

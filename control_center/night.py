@@ -12,8 +12,8 @@ import heapq
 import itertools
 import queue
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -78,7 +78,8 @@ class _Scope:
     filter: str | None = None
     busy_with: str | None = None
     busy_until: datetime | None = None
-    waiting: bool = False
+    token: int = 0
+    """Bumped whenever a new "free" is scheduled; older ones are then stale."""
 
     def state(self) -> TelescopeState:
         ra, dec = self.pointing if self.pointing else (None, None)
@@ -110,11 +111,26 @@ class NightRun:
     start : datetime
     hours : float
     seed : int
+    alerts : sequence of (datetime, payload, source)
+        Alerts that arrive during the night (e.g. a simulated stream): each is
+        ingested at its time (``payload`` is what
+        :func:`control_center.alerts.ingest` takes: bytes or a path).
+    alert_folder : AlertFolder, optional
+        A watched folder; files dropped in it are ingested as they appear.
+
+    Notes
+    -----
+    Events reach the plugins, the request queue and the triggers in log
+    order, including events other processes append to the same log while the
+    night runs (an alert from ``openastro alert``, an observer's override):
+    exactly what ``openastro replay --verify`` feeds them again.
     """
 
     def __init__(self, network: Network, log, host, settings: Settings,
                  sites: Mapping[str, SiteLink], requests: list[QueuedRequest], *,
-                 start: datetime, hours: float, seed: int) -> None:
+                 start: datetime, hours: float, seed: int,
+                 alerts: Sequence[tuple[datetime, Any, str]] = (),
+                 alert_folder: Any = None) -> None:
         self.network, self.log, self.host, self.settings = network, log, host, settings
         self.sites = sites
         self.requests = requests
@@ -136,6 +152,10 @@ class NightRun:
         self._abandoned: set[str] = set()
         self._health_changes: queue.SimpleQueue = queue.SimpleQueue()
         self.offline: set[str] = set()
+        self.alerts = list(alerts)
+        self.alert_folder = alert_folder
+        self._seen = log.last_position()
+        """Last log position whose event this night has processed."""
 
     def health_listener(self, site: str, address: str = ""):
         """A callback for a site link's health changes: ``(old, new, reason)``.
@@ -157,21 +177,46 @@ class NightRun:
         with self.log.batch(actor=actor, sim_time=self.clock.now(),
                             correlation_id=self.night_id) as batch:
             event = batch.add(event_cls, stream=stream, causation=causation, **fields)
-        self._after_append([event])
+        self._after_append([event], [r.position for r in batch.recorded])
         return event
 
-    def _after_append(self, events: list[LogEvent]) -> None:
+    def _after_append(self, events: list[LogEvent], positions: list[int]) -> None:
+        """Process events this night just appended, after any appended by others."""
+        if positions and positions[0] != self._seen + 1:
+            self._catch_up(until=positions[0] - 1)
         for event in events:
-            self.queue.apply_event(event)
-            self.host.notify("openastro_event", event=event)
-            for plugin, reason in self.host.call_all("openastro_trigger", event=event):
-                self._wake_idle(getattr(event, "site", None), f"{plugin}: {reason}", event)
+            self._process(event)
+        if positions:
+            self._seen = positions[-1]
+
+    def _catch_up(self, until: int | None = None) -> None:
+        """Process events other writers appended to the log since the last one seen."""
+        if until is None and self.log.last_position() <= self._seen:
+            return
+        for recorded in self.log.read(after=self._seen):
+            if until is not None and recorded.position > until:
+                break
+            self._process(recorded.event)
+            self._seen = recorded.position
+
+    def _process(self, event: LogEvent) -> None:
+        self.queue.apply_event(event)
+        self.host.notify("openastro_event", event=event)
+        for plugin, reason in self.host.call_all("openastro_trigger", event=event):
+            self._wake_idle(getattr(event, "site", None), f"{plugin}: {reason}", event)
 
     def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None) -> None:
-        for name, scope in self.scopes.items():
-            if scope.waiting and (site is None or scope.site.name == site):
-                scope.waiting = False
-                self._at(self.clock.now(), "free", telescope=name, trigger=reason, cause=cause)
+        """Ask every idle telescope (of ``site``, or all) to decide now."""
+        for scope in self.scopes.values():
+            if scope.busy_with is None and (site is None or scope.site.name == site):
+                self._free_at(scope, self.clock.now(), reason, cause)
+
+    def _free_at(self, scope: _Scope, when: datetime, trigger: str,
+                 cause: LogEvent | None) -> None:
+        """Schedule a decision for ``scope``; it replaces any decision scheduled before."""
+        scope.token += 1
+        self._at(when, "free", telescope=scope.telescope.name, trigger=trigger, cause=cause,
+                 token=scope.token)
 
     # -- the night -----------------------------------------------------------------------
 
@@ -180,12 +225,15 @@ class NightRun:
         self._open_night()
         while self._heap:
             self._drain_health_changes()
+            self._poll_alert_folder()
+            self._catch_up()
             happening = heapq.heappop(self._heap)
             if happening.when > self.end and happening.kind != "finish":
                 continue
             self.clock.advance_to(happening.when)
             getattr(self, f"_on_{happening.kind}")(**happening.data)
         self._drain_health_changes()
+        self._catch_up()
         self._record(NightEnded, stream=self.night_id, reason="end of the simulated span")
         return self.night_id
 
@@ -205,6 +253,8 @@ class NightRun:
                        for s in self.network.sites},
                 policy=self.settings.policy,
                 plugins=[p.name for p in self.host.plugins()],
+                network=self.network.to_dict(), settings=asdict(self.settings),
+                plugin_versions=plugin_versions(self.host),
             )
             for r in self.requests:
                 batch.add(ObservationRequested, stream=stream_id("request", r.request_id),
@@ -214,14 +264,34 @@ class NightRun:
                           priority=r.priority, repeats=r.repeats, not_before=r.not_before,
                           not_after=r.not_after)
             events = list(batch.events)
-        self._after_append(events)
+        self._after_append(events, [r.position for r in batch.recorded])
+        for when, payload, source in self.alerts:
+            if self.start <= when <= self.end:
+                self._at(when, "alert", payload=payload, source=source)
         for name, link in self.sites.items():
             for when, conditions in link.condition_changes():
                 if when <= self.end:
                     self._at(max(when, self.start), "conditions", site=name,
                              conditions=conditions)
-        for name in self.scopes:
-            self._at(self.start, "free", telescope=name, trigger="night-start", cause=opened)
+        for scope in self.scopes.values():
+            self._free_at(scope, self.start, "night-start", opened)
+
+    def _on_alert(self, payload: Any, source: str) -> None:
+        self._ingest_alert(payload, source)
+
+    def _poll_alert_folder(self) -> None:
+        if self.alert_folder is None:
+            return
+        for path in self.alert_folder.poll():
+            self._ingest_alert(path, str(path))
+
+    def _ingest_alert(self, payload: Any, source: str) -> None:
+        """Record an alert (or why it was rejected); plugins see it in log order."""
+        from control_center.alerts import ingest
+
+        ingest(self.log, payload, network=self.network, sim_time=self.clock.now(),
+               source=source)
+        self._catch_up()
 
     def _drain_health_changes(self) -> None:
         while not self._health_changes.empty():
@@ -247,8 +317,8 @@ class NightRun:
             sky_v_mag_arcsec2=round(conditions.sky_v_mag_arcsec2, 3), open=conditions.open,
             reason=conditions.reason,
         )
-        if conditions.open and not was_open:
-            self._wake_idle(site, "site-opened", event)
+        if conditions.open and site not in self.offline:
+            self._wake_idle(site, "site-opened" if not was_open else "conditions-changed", event)
 
     def _dark_now(self, site: str) -> tuple[bool, datetime | None]:
         now = self.clock.now()
@@ -259,19 +329,19 @@ class NightRun:
                 return False, begin
         return False, None
 
-    def _on_free(self, telescope: str, trigger: str, cause: LogEvent | None = None) -> None:
+    def _on_free(self, telescope: str, trigger: str, cause: LogEvent | None = None,
+                 token: int = 0) -> None:
         scope = self.scopes[telescope]
-        if scope.busy_with is not None:
+        if scope.busy_with is not None or token != scope.token:
             return
         site = scope.site.name
         dark, next_dark = self._dark_now(site)
         if not dark:
             if next_dark is not None:
-                self._at(next_dark, "free", telescope=telescope, trigger="dusk", cause=cause)
+                self._free_at(scope, next_dark, "dusk", cause)
             return
         if site not in self.conditions or site in self.offline:
-            scope.waiting = True
-            return
+            return   # woken when the site reports conditions or comes back online
         decision = self.loop.decide(
             now=self.clock.now(), trigger=trigger, night=self.plan, telescope=scope.state(),
             conditions_by_site=dict(self.conditions), queue=self.queue.pending(),
@@ -281,14 +351,10 @@ class NightRun:
             assign=lambda candidate, score, batch, chosen: self._assign(
                 scope, candidate, score, batch, chosen),
         )
-        self._after_append(decision.events)
+        self._after_append(decision.events, decision.positions)
         self._send_assigned()
-        if decision.chosen is None:
-            if not self.conditions[site].open:
-                scope.waiting = True
-            else:
-                self._at(self.clock.now() + RETRY_AFTER, "free", telescope=telescope,
-                         trigger="retry", cause=decision.last_event)
+        if decision.chosen is None and self.conditions[site].open:
+            self._free_at(scope, self.clock.now() + RETRY_AFTER, "retry", decision.last_event)
 
     def _assign(self, scope: _Scope, candidate: Candidate, score: Score | None, batch,
                 chosen: LogEvent) -> None:
@@ -378,7 +444,7 @@ class NightRun:
                 batch.add(ObservationFailed, stream=assigned.originator_id, causation=assigned,
                           reason=outcome.reason, **common)
             events = list(batch.events)
-        self._after_append(events)
+        self._after_append(events, [r.position for r in batch.recorded])
         self._free_after(scope, candidate, events[-1])
 
     def _finish_failed(self, scope: _Scope, candidate: Candidate, assigned: LogEvent,
@@ -395,13 +461,20 @@ class NightRun:
             started=assigned.expected_start, ended=self.clock.now(), reason=reason)
         scope.busy_with, scope.busy_until = None, None
         if self.clock.now() < self.end:
-            self._at(self.clock.now() + RETRY_AFTER, "free", telescope=scope.telescope.name,
-                     trigger="retry-after-site-failure", cause=event)
+            self._free_at(scope, self.clock.now() + RETRY_AFTER, "retry-after-site-failure",
+                          event)
 
     def _free_after(self, scope: _Scope, candidate: Candidate, event: LogEvent) -> None:
         scope.busy_with, scope.busy_until = None, None
         scope.pointing = (candidate.ra_deg, candidate.dec_deg)
         scope.filter = candidate.filter
         if self.clock.now() < self.end:
-            self._at(self.clock.now(), "free", telescope=scope.telescope.name,
-                     trigger="observation-ended", cause=event)
+            self._free_at(scope, self.clock.now(), "observation-ended", event)
+
+
+def plugin_versions(host) -> dict[str, str]:
+    """Which distribution and version provided each loaded plugin."""
+    from control_center import __version__
+
+    return {p.name: f"openastro {__version__}" if p.origin == "built-in" else p.origin
+            for p in host.plugins() if p.error is None}

@@ -13,6 +13,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from control_center.cli.analyze_command import add_analyze_parser
+    from control_center.cli.audit_commands import add_explain_parser, add_replay_parser
     from control_center.cli.demo_command import add_demo_parser
     from control_center.cli.log_commands import add_log_parser
     from control_center.cli.plugin_commands import add_plugins_parser
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(commands)
     add_analyze_parser(commands)
     add_log_parser(commands)
+    add_explain_parser(commands)
+    add_replay_parser(commands)
     add_plugins_parser(commands)
     add_site_node_parser(commands)
     add_certs_parser(commands)

@@ -43,7 +43,7 @@ from control_center.plugin_api.types import (
     TelescopeState,
 )
 
-__all__ = ["Decision", "DecisionLoop"]
+__all__ = ["Decision", "DecisionLoop", "Evaluation", "decision_inputs"]
 
 CORE = "control-center"
 
@@ -58,10 +58,26 @@ class Decision:
     score: Score | None
     reason: str
     events: list[LogEvent] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    """Log positions of ``events``."""
 
     @property
     def last_event(self) -> LogEvent:
         return self.events[-1]
+
+
+@dataclass
+class Evaluation:
+    """The outcome of the four steps of a decision, before it is recorded."""
+
+    candidates: list[Candidate]
+    rejections: list[dict]
+    scorer: str
+    scores: list[Score]
+    policy: str
+    chosen: Candidate | None
+    reason: str
+    failures: list = field(default_factory=list)
 
 
 class DecisionLoop:
@@ -117,6 +133,50 @@ class DecisionLoop:
             telescopes=telescopes or {telescope.telescope.name: telescope},
             offline_sites=offline_sites,
         )
+        outcome = self.evaluate(context)
+        chosen, scores = outcome.chosen, outcome.scores
+        by_key = {s.candidate: s for s in scores}
+        with self.log.batch(actor=CORE, sim_time=now,
+                            correlation_id=correlation_id or decision_id) as batch:
+            first = batch.add(
+                DecisionTriggered, stream=decision_id, causation=cause, trigger=trigger,
+                site=telescope.site.name, telescope=telescope.telescope.name,
+                inputs=decision_inputs(context),
+            )
+            proposed = batch.add(
+                CandidatesProposed, stream=decision_id, causation=first,
+                candidates=to_columns([c.to_dict() for c in outcome.candidates],
+                                      CANDIDATE_FIELDS))
+            filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
+                                 rejections=to_columns(outcome.rejections, REJECTION_FIELDS))
+            scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,
+                               scorer=outcome.scorer,
+                               scores=to_columns([vars(s) for s in scores], SCORE_FIELDS))
+            for failure in outcome.failures:
+                batch.add(PluginFailed, stream=decision_id, causation=first,
+                          actor=f"plugin:{failure.plugin}", plugin=failure.plugin,
+                          hook=failure.hook, failure=failure.failure, message=failure.message)
+            if chosen is None:
+                batch.add(NoAssignment, stream=decision_id, causation=scored,
+                          actor=f"plugin:{outcome.policy}" if outcome.policy else CORE,
+                          policy=outcome.policy, reason=outcome.reason)
+            else:
+                choice = batch.add(AssignmentChosen, stream=decision_id, causation=scored,
+                                   actor=f"plugin:{outcome.policy}", policy=outcome.policy,
+                                   candidate=chosen.to_dict(), reason=outcome.reason)
+                if assign is not None:
+                    assign(chosen, by_key.get(chosen.key), batch, choice)
+            events = list(batch.events)
+        positions = [r.position for r in batch.recorded]
+        return Decision(decision_id, context, chosen, by_key.get(chosen.key) if chosen else None,
+                        outcome.reason, events, positions)
+
+    def evaluate(self, context: DecisionContext) -> Evaluation:
+        """Run propose -> filter -> score -> choose for ``context`` without recording.
+
+        ``decide`` records what this returns; ``openastro replay --verify`` calls
+        it with contexts rebuilt from the log and compares.
+        """
         self._failures.clear()
         candidates = self._propose(context)
         rejections = self._filter(context, candidates)
@@ -124,40 +184,8 @@ class DecisionLoop:
         feasible = [c for c in candidates if c.key not in rejected]
         scorer, scores = self._score(context, feasible)
         policy, chosen, reason = self._choose(context, feasible, scores)
-
-        by_key = {s.candidate: s for s in scores}
-        with self.log.batch(actor=CORE, sim_time=now,
-                            correlation_id=correlation_id or decision_id) as batch:
-            first = batch.add(
-                DecisionTriggered, stream=decision_id, causation=cause, trigger=trigger,
-                site=telescope.site.name, telescope=telescope.telescope.name,
-                inputs=_inputs(context),
-            )
-            proposed = batch.add(
-                CandidatesProposed, stream=decision_id, causation=first,
-                candidates=to_columns([c.to_dict() for c in candidates], CANDIDATE_FIELDS))
-            filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
-                                 rejections=to_columns(rejections, REJECTION_FIELDS))
-            scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,
-                               scorer=scorer,
-                               scores=to_columns([vars(s) for s in scores], SCORE_FIELDS))
-            for failure in self._failures:
-                batch.add(PluginFailed, stream=decision_id, causation=first,
-                          actor=f"plugin:{failure.plugin}", plugin=failure.plugin,
-                          hook=failure.hook, failure=failure.failure, message=failure.message)
-            if chosen is None:
-                batch.add(NoAssignment, stream=decision_id, causation=scored,
-                          actor=f"plugin:{policy}" if policy else CORE, policy=policy,
-                          reason=reason)
-            else:
-                choice = batch.add(AssignmentChosen, stream=decision_id, causation=scored,
-                                   actor=f"plugin:{policy}", policy=policy,
-                                   candidate=chosen.to_dict(), reason=reason)
-                if assign is not None:
-                    assign(chosen, by_key.get(chosen.key), batch, choice)
-            events = list(batch.events)
-        return Decision(decision_id, context, chosen, by_key.get(chosen.key) if chosen else None,
-                        reason, events)
+        return Evaluation(candidates, rejections, scorer, scores, policy, chosen, reason,
+                          list(self._failures))
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -234,7 +262,13 @@ def _plain(value):
         return str(value)
 
 
-def _inputs(context: DecisionContext) -> dict:
+def decision_inputs(context: DecisionContext) -> dict:
+    """What a decision saw, as recorded in ``DecisionTriggered.inputs``.
+
+    With the log before the decision (the queue, what plugins learned from
+    events) this is enough to run the decision again
+    (:mod:`control_center.audit.replay`).
+    """
     scope = context.telescope
     return {
         "conditions": asdict(context.conditions),
@@ -245,4 +279,11 @@ def _inputs(context: DecisionContext) -> dict:
         "policy": context.settings.policy,
         "scorer": context.settings.scorer,
         "seed": context.seed,
+        "conditions_by_site": {name: asdict(c) for name, c in context.conditions_by_site.items()},
+        "telescopes": {name: {"pointing": [t.pointing_ra_deg, t.pointing_dec_deg],
+                              "filter": t.filter, "busy_with": t.busy_with,
+                              "busy_until": t.busy_until.isoformat() if t.busy_until else None}
+                       for name, t in context.telescopes.items()},
+        "offline_sites": sorted(context.offline_sites),
+        "overrides": [dict(o) for o in context.extras.get("overrides", ())],
     }
