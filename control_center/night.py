@@ -50,6 +50,10 @@ from site_node.backends.base import ObservationCommand
 __all__ = ["NightRun", "SiteLink"]
 
 RETRY_AFTER = timedelta(minutes=10)
+"""After a site failed to take or report an observation, ask again this much later."""
+IDLE_RECHECK = timedelta(minutes=5)
+"""A telescope left without work decides again this much later (or sooner, woken by a
+weather change, an alert, a detection or any plugin's trigger): targets rise, windows open."""
 CORE = "control-center"
 
 
@@ -205,10 +209,13 @@ class NightRun:
         for plugin, reason in self.host.call_all("openastro_trigger", event=event):
             self._wake_idle(getattr(event, "site", None), f"{plugin}: {reason}", event)
 
-    def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None) -> None:
-        """Ask every idle telescope (of ``site``, or all) to decide now."""
+    def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None, *,
+                   elsewhere_than: str | None = None) -> None:
+        """Ask every idle telescope (of ``site``, or all but ``elsewhere_than``) to decide now."""
         for scope in self.scopes.values():
-            if scope.busy_with is None and (site is None or scope.site.name == site):
+            name = scope.site.name
+            if scope.busy_with is None and (site is None or name == site) \
+                    and name != elsewhere_than:
                 self._free_at(scope, self.clock.now(), reason, cause)
 
     def _free_at(self, scope: _Scope, when: datetime, trigger: str,
@@ -301,6 +308,7 @@ class NightRun:
                                  address=address)
             if new == "offline":
                 self.offline.add(site)
+                self._wake_idle(None, f"site-lost: {site}", event, elsewhere_than=site)
             elif site in self.offline:
                 self.offline.discard(site)
                 self._wake_idle(site, "site-back-online", event)
@@ -354,7 +362,8 @@ class NightRun:
         self._after_append(decision.events, decision.positions)
         self._send_assigned()
         if decision.chosen is None and self.conditions[site].open:
-            self._free_at(scope, self.clock.now() + RETRY_AFTER, "retry", decision.last_event)
+            self._free_at(scope, self.clock.now() + IDLE_RECHECK, "idle-recheck",
+                          decision.last_event)
 
     def _assign(self, scope: _Scope, candidate: Candidate, score: Score | None, batch,
                 chosen: LogEvent) -> None:
@@ -463,6 +472,8 @@ class NightRun:
         if self.clock.now() < self.end:
             self._free_at(scope, self.clock.now() + RETRY_AFTER, "retry-after-site-failure",
                           event)
+            self._wake_idle(None, f"work-released-by: {scope.site.name}", event,
+                            elsewhere_than=scope.site.name)
 
     def _free_after(self, scope: _Scope, candidate: Candidate, event: LogEvent) -> None:
         scope.busy_with, scope.busy_until = None, None
