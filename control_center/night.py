@@ -387,7 +387,9 @@ class NightRun:
             observation_id=observation_id, request_id=candidate.request_id,
             telescope=scope.telescope.name, ra_deg=candidate.ra_deg, dec_deg=candidate.dec_deg,
             filter=candidate.filter, exposure_s=candidate.exposure_s, target=candidate.target,
-            priority=candidate.priority, v_mag=self._v_mag.get(candidate.request_id), start=now)
+            priority=candidate.priority, start=now,
+            v_mag=candidate.v_mag if candidate.v_mag is not None
+            else self._v_mag.get(candidate.request_id))
         scope.busy_with = candidate.request_id
         scope.busy_until = assigned.expected_end
         self._to_send.append((scope, command, candidate, assigned))

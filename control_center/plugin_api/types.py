@@ -117,6 +117,8 @@ class Candidate:
     not_before: datetime | None = None
     not_after: datetime | None = None
     """Time window of the observation (see :class:`QueuedRequest`)."""
+    v_mag: float | None = None
+    """Expected V magnitude of the target (the depth sought, for a survey field), if known."""
 
     @property
     def key(self) -> str:
