@@ -33,6 +33,10 @@ def add_demo_parser(commands: argparse._SubParsersAction) -> None:
                         "site-node process per site (no frames, no edge inference)")
     p.add_argument("--frame-size", type=int, default=256, metavar="PIXELS",
                    help="side of the frames the simulated cameras render (default 256)")
+    p.add_argument("--alerts", metavar="DIR",
+                   help="watch DIR for VOEvent / GCN notices and act on each as it appears")
+    p.add_argument("--no-simulated-alerts", action="store_true",
+                   help="leave out the simulated alert stream (GRBs, gravitational waves)")
     p.add_argument("--headless", action="store_true", help="no terminal UI; print the report")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_demo)
@@ -71,18 +75,29 @@ def run_demo(args: argparse.Namespace) -> int:
     except LogError as exc:
         return _fail(str(exc))
 
+    from control_center.alerts import AlertFolder, AlertFolderError
     from control_center.night import NightRun
     from simulator import demo_requests
+    from simulator.alerts import alert_stream
 
     if not 64 <= args.frame_size <= 4096:
         return _fail(f"--frame-size must be in [64, 4096], got {args.frame_size}")
     wall = time.perf_counter()
     end = start + timedelta(hours=args.hours)
+    alerts = [] if args.no_simulated_alerts else [
+        (a.when, a.payload, a.filename) for a in alert_stream(args.seed, start, end, network)]
+    folder = None
+    if args.alerts:
+        try:
+            folder = AlertFolder(args.alerts)
+        except AlertFolderError as exc:
+            return _fail(str(exc))
     links: dict = {}
     with log, ExitStack() as stack:
         run = NightRun(network, log, host, settings, links,
                        demo_requests(args.seed, network, n_science=200, n_survey=150),
-                       start=start, hours=args.hours, seed=args.seed)
+                       start=start, hours=args.hours, seed=args.seed, alerts=alerts,
+                       alert_folder=folder)
         try:
             links.update(_in_process_links(network, args.seed, start, end) if args.in_process
                          else _site_node_links(stack, run, network, args, start, end))

@@ -12,6 +12,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from control_center.cli.alert_command import add_alert_parser
     from control_center.cli.analyze_command import add_analyze_parser
     from control_center.cli.audit_commands import add_explain_parser, add_replay_parser
     from control_center.cli.demo_command import add_demo_parser
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_demo_parser(commands)
     add_analyze_parser(commands)
+    add_alert_parser(commands)
     add_log_parser(commands)
     add_explain_parser(commands)
     add_replay_parser(commands)

@@ -4,6 +4,7 @@ Every type subclasses :class:`control_center.eventlog.envelope.LogEvent`.
 Plugins may define their own event types the same way.
 """
 
+from control_center.events.alert import AlertReceived, AlertRejected, AlertRetracted
 from control_center.events.decision import (
     AssignmentChosen,
     CandidatesProposed,
@@ -29,6 +30,9 @@ from control_center.events.site import (
 )
 
 __all__ = [
+    "AlertReceived",
+    "AlertRejected",
+    "AlertRetracted",
     "AssignmentChosen",
     "CandidatesProposed",
     "CandidatesRejected",
