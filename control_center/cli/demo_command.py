@@ -95,7 +95,8 @@ def run_demo(args: argparse.Namespace) -> int:
     links: dict = {}
     with log, ExitStack() as stack:
         run = NightRun(network, log, host, settings, links,
-                       demo_requests(args.seed, network, n_science=200, n_survey=150),
+                       demo_requests(args.seed, network, n_science=200, n_survey=150,
+                                     campaign_night=start),
                        start=start, hours=args.hours, seed=args.seed, alerts=alerts,
                        alert_folder=folder)
         try:

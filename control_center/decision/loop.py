@@ -193,9 +193,10 @@ class DecisionLoop:
         merged: dict[str, Candidate] = {}
         for plugin, proposals in self.host.call_all("openastro_propose", context=context):
             for candidate in proposals:
-                if candidate.key not in merged:
-                    if not candidate.proposed_by:
-                        candidate = _with_proposer(candidate, plugin)
+                if not candidate.proposed_by:
+                    candidate = _with_proposer(candidate, plugin)
+                known = merged.get(candidate.key)
+                if known is None or candidate.priority > known.priority:
                     merged[candidate.key] = candidate
         return list(merged.values())
 

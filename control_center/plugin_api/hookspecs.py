@@ -65,7 +65,10 @@ def openastro_propose(context: DecisionContext) -> list[Candidate]:
     """Propose candidates for ``context.telescope``.
 
     Generators: queue items, survey fields, follow-ups, calibrations,
-    opportunistic work. All results are concatenated; duplicate keys are merged.
+    opportunistic work. All results are concatenated; when several plugins
+    propose the same key, the proposal with the highest priority is kept (the
+    first one on a tie), so a plugin can raise a candidate's priority by
+    proposing it again.
     """
 
 

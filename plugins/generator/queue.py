@@ -31,6 +31,7 @@ def openastro_propose(context: DecisionContext) -> list[Candidate]:
                 request_id=request.request_id, target=request.target, ra_deg=request.ra_deg,
                 dec_deg=request.dec_deg, filter=filter_name, exposure_s=request.exposure_s,
                 program=request.program, kind=request.kind, priority=request.priority,
-                proposed_by="queue",
+                proposed_by="queue", not_before=request.not_before, not_after=request.not_after,
+                v_mag=request.v_mag,
             ))
     return out

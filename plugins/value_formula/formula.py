@@ -1,4 +1,9 @@
-"""Expected value of each feasible candidate from the conditions and the sky."""
+"""Expected value of each feasible candidate from the conditions and the sky.
+
+Then the division of labour (:mod:`plugins.value_formula.labour`): demanding
+work that another free site of the network does clearly better is discounted
+here, and the discount's uncertainty is added to sigma.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import numpy as np
 
 from control_center import astro
 from control_center.plugin_api import Candidate, Conditions, DecisionContext, Score, hookimpl
+from plugins.value_formula.labour import DivisionOfLabour, labour_factors
 from simulator.horizon import HorizonFrame
 from simulator.telescope import expected_duration_s
 
@@ -16,6 +22,11 @@ REFERENCE_SEEING_ARCSEC = 1.0
 DARK_SKY_V = 21.5
 FAILURE_DISCOUNT = 0.6
 """Each earlier failure of a request multiplies its expected value by this."""
+LABOUR = DivisionOfLabour()
+"""When work is routed to a better site (see :class:`DivisionOfLabour`)."""
+DISCOUNT_SIGMA = 0.5
+"""1-sigma uncertainty of a labour discount, as a fraction of the value it removed: the
+better site may still not take the work (its weather, its own queue)."""
 
 
 def expected_value(priority: np.ndarray, airmass: np.ndarray, exposure_s: np.ndarray,
@@ -52,17 +63,30 @@ def openastro_score(context: DecisionContext,
         return None
     site = context.telescope.site
     scope = context.telescope
-    ra = np.array([c.ra_deg for c in candidates])
-    dec = np.array([c.dec_deg for c in candidates])
+    n = len(candidates)
+    requests = {r.request_id: r for r in context.queue}
+    table = np.array([(c.ra_deg, c.dec_deg, c.exposure_s, c.priority) + _known(requests, c)
+                      for c in candidates], dtype=float).reshape(n, 6)
+    ra, dec, exposure, priority, failures, v_mag = table.T
+    filters = [c.filter for c in candidates]
     alt, _ = HorizonFrame(site.latitude_deg, site.longitude_deg, context.now).altaz_many(
         ra, dec, context.now)
     airmass = np.minimum(astro.airmass(alt), 10.0)
-    exposure = np.array([c.exposure_s for c in candidates])
     duration = expected_duration_s(scope.telescope, scope.pointing_ra_deg, scope.pointing_dec_deg,
-                                   scope.filter, ra, dec, [c.filter for c in candidates], exposure)
-    failures = {r.request_id: r.failures for r in context.queue}
-    priority = np.array([c.priority * FAILURE_DISCOUNT ** failures.get(c.request_id, 0)
-                         for c in candidates])
+                                   scope.filter, ra, dec, filters, exposure)
+    priority = priority * FAILURE_DISCOUNT ** failures
     value, sigma = expected_value(priority, airmass, exposure, duration, context.conditions)
-    return [Score(c.key, round(float(v), 4), round(float(s), 4))
-            for c, v, s in zip(candidates, value, sigma, strict=True)]
+    factor = labour_factors(context, candidates, ra, dec, airmass, v_mag, LABOUR,
+                            filters=filters)
+    sigma = np.hypot(sigma, DISCOUNT_SIGMA * value * (1.0 - factor))
+    value = value * factor
+    return [Score(c.key, v, s) for c, v, s in zip(
+        candidates, np.round(value, 4).tolist(), np.round(sigma, 4).tolist(), strict=True)]
+
+
+def _known(requests: dict, c: Candidate) -> tuple[float, float]:
+    """Earlier failures and V magnitude (NaN if unknown) of the candidate's request."""
+    request = requests.get(c.request_id)
+    if request is None:
+        return 0.0, np.nan
+    return float(request.failures), np.nan if request.v_mag is None else float(request.v_mag)

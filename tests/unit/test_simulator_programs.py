@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from control_center import astro
 from control_center.network import load_network
 from control_center.plugin_api.types import CANDIDATE_KINDS
 from simulator import demo_requests
-from simulator.programs import PROGRAMS
+from simulator.horizon import HorizonFrame
+from simulator.programs import COORDINATED, PROGRAMS
 
 NETWORK = load_network()
 
@@ -22,13 +24,18 @@ def test_deterministic_from_the_seed():
 
 
 def test_sizes_and_programs():
-    requests = demo_requests(3, NETWORK, n_science=100, n_survey=40)
+    requests = demo_requests(3, NETWORK, n_science=100, n_survey=40, n_campaign=2,
+                             n_monitoring=3)
     by_program = Counter(r.program for r in requests)
     assert set(by_program) == {p.name for p in PROGRAMS}
     assert by_program["survey"] == 40
-    science = sum(n for p, n in by_program.items() if p not in ("survey", "standards"))
+    assert (by_program["campaign"], by_program["monitoring"]) == (2, 3)
+    science = sum(n for p, n in by_program.items()
+                  if p not in ("survey", "standards", *COORDINATED))
     assert science == 100
     assert len({r.request_id for r in requests}) == len(requests)
+    assert len({r.target for r in requests if r.program in ("variables", *COORDINATED)}) == sum(
+        by_program[p] for p in ("variables", *COORDINATED))
 
 
 def test_requests_are_well_formed():
@@ -80,3 +87,43 @@ def test_programs_fall_back_to_available_filters(filters):
     network = replace(NETWORK, sites=(replace(site, telescopes=(scope,)),))
     for r in demo_requests(1, network, n_science=30, n_survey=5):
         assert set(r.filters) <= set(filters)
+
+
+def test_the_coordinated_programmes_leave_the_other_requests_as_they_were():
+    without = demo_requests(1, NETWORK, n_campaign=0, n_monitoring=0)
+    full = demo_requests(1, NETWORK)
+    assert full[:len(without)] == without
+    assert [r.program for r in full[len(without):]] == ["campaign", "monitoring", "monitoring"]
+    assert all(r.not_before is None and r.not_after is None for r in full)
+
+
+def _sites_seeing(request, when: datetime) -> set[str]:
+    """Sites where the Sun is below -12 deg and the target above 30 deg at ``when``."""
+    out = set()
+    for site in NETWORK.sites:
+        sun = float(astro.sun_altitude(site.location, [when])[0])
+        alt, _ = HorizonFrame(site.latitude_deg, site.longitude_deg, when).altaz(
+            request.ra_deg, request.dec_deg, when)
+        if sun < -12.0 and alt >= 30.0:
+            out.add(site.name)
+    return out
+
+
+def test_coordinated_targets_are_seen_by_two_sites_at_once_or_in_turn():
+    night = datetime(2026, 3, 21, 18, tzinfo=UTC)
+    requests = demo_requests(1, NETWORK, campaign_night=night, n_monitoring=1)
+    assert requests == demo_requests(1, NETWORK, campaign_night=night, n_monitoring=1)
+    campaign, monitoring = (next(r for r in requests if r.program == p) for p in COORDINATED)
+    assert night <= campaign.not_before
+    assert timedelta(hours=1) <= campaign.not_after - campaign.not_before <= timedelta(hours=2)
+    for minutes in (5, 30, 55):
+        assert len(_sites_seeing(campaign, campaign.not_before + timedelta(minutes=minutes))) >= 2
+    assert monitoring.not_after - monitoring.not_before >= timedelta(hours=3)
+    span = (monitoring.not_after - monitoring.not_before).total_seconds()
+    seen = [_sites_seeing(monitoring, monitoring.not_before + timedelta(seconds=span * f))
+            for f in (0.05, 0.35, 0.65, 0.95)]
+    assert all(seen) and len(set().union(*seen)) >= 2
+    # Without a night the other requests are those of the plain book.
+    plain = demo_requests(1, NETWORK, n_monitoring=1)
+    assert [r for r in requests if r.program not in COORDINATED] == [
+        r for r in plain if r.program not in COORDINATED]
