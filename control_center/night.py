@@ -51,6 +51,9 @@ __all__ = ["NightRun", "SiteLink"]
 
 RETRY_AFTER = timedelta(minutes=10)
 """After a site failed to take or report an observation, ask again this much later."""
+TWILIGHT_WORK = timedelta(minutes=40)
+"""Telescopes decide from this long before dark until this long after: the constraints
+keep science to the dark, calibrations (twilight flats) use the edges."""
 IDLE_RECHECK = timedelta(minutes=5)
 """A telescope left without work decides again this much later (or sooner, woken by a
 weather change, an alert, a detection or any plugin's trigger): targets rise, windows open."""
@@ -207,7 +210,7 @@ class NightRun:
         self.queue.apply_event(event)
         self.host.notify("openastro_event", event=event)
         for plugin, reason in self.host.call_all("openastro_trigger", event=event):
-            self._wake_idle(getattr(event, "site", None), f"{plugin}: {reason}", event)
+            self._wake_idle(None, f"{plugin}: {reason}", event)
 
     def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None, *,
                    elsewhere_than: str | None = None) -> None:
@@ -328,9 +331,12 @@ class NightRun:
         if conditions.open and site not in self.offline:
             self._wake_idle(site, "site-opened" if not was_open else "conditions-changed", event)
 
-    def _dark_now(self, site: str) -> tuple[bool, datetime | None]:
+    def _work_window_now(self, site: str) -> tuple[bool, datetime | None]:
+        """Whether ``site`` may work now (dark, or twilight within :data:`TWILIGHT_WORK`
+        of it), else when it may next."""
         now = self.clock.now()
         for begin, end in self.plan.dark[site]:
+            begin, end = begin - TWILIGHT_WORK, end + TWILIGHT_WORK
             if begin <= now < end:
                 return True, None
             if begin > now:
@@ -343,10 +349,10 @@ class NightRun:
         if scope.busy_with is not None or token != scope.token:
             return
         site = scope.site.name
-        dark, next_dark = self._dark_now(site)
-        if not dark:
-            if next_dark is not None:
-                self._free_at(scope, next_dark, "dusk", cause)
+        working, next_window = self._work_window_now(site)
+        if not working:
+            if next_window is not None:
+                self._free_at(scope, next_window, "dusk", cause)
             return
         if site not in self.conditions or site in self.offline:
             return   # woken when the site reports conditions or comes back online

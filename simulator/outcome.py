@@ -74,6 +74,9 @@ class Outcome:
         effects included): what a frame renderer needs.
     transparency : float
         Cloud transmission (1 clear).
+    limiting_mag : float
+        Faintest point source reaching SNR 5 in this exposure (NaN when the
+        shutter never opened): what decides which transients are detected.
     """
 
     success: bool
@@ -86,6 +89,7 @@ class Outcome:
     sky_mag_arcsec2: float = math.nan
     zero_point_mag: float = math.nan
     transparency: float = 1.0
+    limiting_mag: float = math.nan
 
 
 def delivered_seeing(seeing_arcsec, airmass, filter: str, *, vibration_arcsec: float = 0.0,
@@ -199,9 +203,10 @@ def simulate_outcome(*, site: Site, telescope: Telescope, v_mag: float, filter: 
                                   wind_m_s=conditions.wind_m_s,
                                   pixel_scale_arcsec=telescope.pixel_scale_arcsec))
 
-    def failed(reason: str, snr: float = 0.0, zp: float = math.nan) -> Outcome:
+    def failed(reason: str, snr: float = 0.0, zp: float = math.nan,
+               limiting: float = math.nan) -> Outcome:
         return Outcome(False, snr, fwhm, airmass, reason, 0.0, 0.0, sky_mag_arcsec2, zp,
-                       transparency)
+                       transparency, limiting)
 
     transparency = 1.0
     limit = altitude_limit_deg(site, telescope, azimuth_deg)
@@ -235,8 +240,11 @@ def simulate_outcome(*, site: Site, telescope: Telescope, v_mag: float, filter: 
     signal = star0 * enclosed * 10.0 ** (-0.4 * v_mag) * exposure_s
     snr = signal / math.sqrt(signal + npix * (sky * exposure_s + READ_NOISE_E**2))
     zp = 2.5 * math.log10(star0)
+    noise = npix * (sky * exposure_s + READ_NOISE_E**2)
+    limit_counts = (MIN_SNR**2 + math.sqrt(MIN_SNR**4 + 4.0 * MIN_SNR**2 * noise)) / 2.0
+    limiting = -2.5 * math.log10(limit_counts / (star0 * enclosed * exposure_s))
     if snr < MIN_SNR:
-        return failed(f"too faint: SNR {snr:.1f} < {MIN_SNR:g}", snr, zp)
+        return failed(f"too faint: SNR {snr:.1f} < {MIN_SNR:g}", snr, zp, limiting)
     quality = min(1.0, snr / target_snr) * min(1.0, 1.2 / fwhm) ** 0.7
     return Outcome(True, snr, fwhm, airmass, f"SNR {snr:.0f}, FWHM {fwhm:.2f}\"",
-                   priority * quality, quality, sky_mag_arcsec2, zp, transparency)
+                   priority * quality, quality, sky_mag_arcsec2, zp, transparency, limiting)

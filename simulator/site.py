@@ -3,7 +3,8 @@
 :class:`SimulatedSite` is what a site node's simulated backend (or an RL
 environment) talks to: ask it for the conditions at a time, and ask it to
 observe; it answers with an :class:`Observation` telling when the telescope is
-free again and what the exposure yielded. :class:`SimulatedNetwork` holds one
+free again and what the exposure yielded (and which transients of
+:mod:`simulator.transients` it detected). :class:`SimulatedNetwork` holds one
 per site of a :class:`~control_center.network.Network`.
 """
 
@@ -22,6 +23,7 @@ from simulator.horizon import HorizonFrame, to_seconds
 from simulator.outcome import Outcome, simulate_outcome
 from simulator.sky import sky_brightness
 from simulator.telescope import setup_s
+from simulator.transients import TransientSky, transient_sky
 from simulator.weather import WeatherModel, hours_since_dew_onset
 
 __all__ = ["DEFAULT_V_MAG", "Observation", "SimulatedNetwork", "SimulatedSite"]
@@ -37,6 +39,9 @@ class Observation:
     ``start`` is when the telescope began to move; the shutter was open from
     ``exposure_start`` for ``exposure_s``; ``end`` is after readout, when the
     telescope is free again. Position, airmass and conditions are at mid-exposure.
+    ``detections`` are the transients found in the field of a successful
+    exposure (dicts with ``ra_deg``, ``dec_deg``, ``mag``, ``snr``, ``detector``
+    and the simulator's truth: ``name``, ``kind``, ``true_mag``).
     """
 
     site: str
@@ -52,6 +57,7 @@ class Observation:
     azimuth_deg: float
     conditions: Conditions
     outcome: Outcome
+    detections: tuple[dict, ...] = ()
 
     @property
     def success(self) -> bool:
@@ -86,11 +92,15 @@ class SimulatedSite:
         Span of the simulation (timezone-aware; naive means UTC).
     step_s : float
         Weather grid step.
+    transients : TransientSky, optional
+        The sky's transients; default the shared one of ``seed``
+        (:func:`simulator.transients.transient_sky`), the same at every site.
     """
 
     def __init__(self, site: Site, seed: int, start: datetime, end: datetime, *,
-                 step_s: float = 300.0) -> None:
+                 step_s: float = 300.0, transients: TransientSky | None = None) -> None:
         self.site, self.seed, self.start, self.end = site, seed, start, end
+        self._transients = transients
         self.weather = WeatherModel(site, seed, start, end, step_s)
         self.ephemeris = self.weather.ephemeris
         self.frame = HorizonFrame(site.latitude_deg, site.longitude_deg, start + (end - start) / 2)
@@ -100,6 +110,13 @@ class SimulatedSite:
     @property
     def name(self) -> str:
         return self.site.name
+
+    @property
+    def transients(self) -> TransientSky:
+        """The transients of the simulated sky (built on first use)."""
+        if self._transients is None:
+            self._transients = transient_sky(self.seed)
+        return self._transients
 
     def conditions(self, t: datetime) -> Conditions:
         """Weather and zenith sky at ``t``."""
@@ -185,13 +202,21 @@ class SimulatedSite:
             hours_since_dusk=self.ephemeris.hours_since_dusk(mid),
             hours_since_dew_onset=hours_since_dew_onset(self.site, mid),
             rng=stream(self.seed, self.name, "observe", telescope_name, str(round(t0 * 1000))))
+        detections: tuple[dict, ...] = ()
+        if outcome.success and math.isfinite(outcome.limiting_mag):
+            detections = tuple(self.transients.detections(
+                target_ra_deg, target_dec_deg, scope.field_of_view_arcmin / 60.0, filter, mid,
+                outcome.limiting_mag,
+                stream(self.seed, self.name, "detections", telescope_name, str(round(t0 * 1000))),
+                fwhm_arcsec=outcome.seeing_arcsec))
         as_dt = datetime.fromtimestamp
         return Observation(
             site=self.name, telescope=telescope_name, ra_deg=target_ra_deg,
             dec_deg=target_dec_deg, filter=filter, exposure_s=exposure_s, start=start,
             exposure_start=as_dt(shutter, tz=UTC),
             end=as_dt(shutter, tz=UTC) + timedelta(seconds=exposure_s + scope.readout_s),
-            altitude_deg=alt, azimuth_deg=az, conditions=during, outcome=outcome)
+            altitude_deg=alt, azimuth_deg=az, conditions=during, outcome=outcome,
+            detections=detections)
 
 
 class SimulatedNetwork:

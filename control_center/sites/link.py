@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import grpc
+from google.protobuf import json_format
 
 from control_center.clock import RealClock
 from control_center.plugin_api.types import Conditions
@@ -62,6 +63,8 @@ class RemoteObservation:
     has_frame: bool = False
     result: Any = None
     """The raw :class:`ObservationResult` message."""
+    detections: tuple[dict[str, Any], ...] = ()
+    """Sources the simulated sky put in the field (simulated backends only)."""
 
 
 def remote_observation(result: pb.ObservationResult) -> RemoteObservation:
@@ -72,8 +75,13 @@ def remote_observation(result: pb.ObservationResult) -> RemoteObservation:
                             airmass=t.airmass, reason=o.reason, science_value=t.science_value,
                             quality=t.quality)
     analysis = analysis_dict(result) if result.HasField("analysis") else {}
+    detections = ()
+    if o.HasField("truth") and t.HasField("extras"):
+        found = json_format.MessageToDict(t.extras).get("detections") or ()
+        detections = tuple(d for d in found if isinstance(d, dict))
     return RemoteObservation(result.observation_id, result.seq, from_timestamp(o.start),
-                             from_timestamp(o.end), outcome, analysis, result.has_frame, result)
+                             from_timestamp(o.end), outcome, analysis, result.has_frame, result,
+                             detections)
 
 
 def analysis_dict(result: pb.ObservationResult) -> dict[str, Any]:

@@ -19,7 +19,9 @@ class InProcessSiteLink:
     """One :class:`simulator.SimulatedSite` behind the SiteLink interface.
 
     The observation is simulated when it is submitted (no frame is rendered);
-    :meth:`result` hands it back.
+    :meth:`result` hands it back: a :class:`simulator.Observation`, whose
+    ``detections`` (the sky's transients found in the field) the night loop
+    records as ``TransientDetected`` events.
     """
 
     def __init__(self, simulated_site) -> None:

@@ -270,4 +270,5 @@ def _truth(obs: Any) -> dict[str, Any]:
             "science_value": o.science_value, "quality": o.quality,
             "sky_mag_arcsec2": o.sky_mag_arcsec2, "zero_point_mag": o.zero_point_mag,
             "transparency": o.transparency, "altitude_deg": obs.altitude_deg,
-            "azimuth_deg": obs.azimuth_deg, "exposure_start": obs.exposure_start}
+            "azimuth_deg": obs.azimuth_deg, "exposure_start": obs.exposure_start,
+            "detections": [dict(d) for d in getattr(obs, "detections", ())]}
