@@ -1,8 +1,19 @@
-"""Observation generator (seed Component 5): proposes candidates for a telescope.
+"""Observation generator (seed Component 5): what each telescope could do next.
 
-This first generator proposes the pending requests of the queue; survey
-fields, follow-ups, calibrations and opportunistic work join it as the
-decision-pipeline issue lands.
+Each generator is a plugin of its own, registered through the same entry-point
+group as third-party plugins:
+
+==============  =============================================  ==========================
+plugin          proposes                                       module
+==============  =============================================  ==========================
+queue           the pending requests of the programme book     :mod:`.queue`
+survey          HEALPix survey fields by coverage and yield    :mod:`.survey`
+followups       colour, variability, confirmation, context     :mod:`.followups`
+calibrations    darks, standards, focus, pointing, flats       :mod:`.calibrations`
+opportunistic   bright targets when the programmes cannot run  :mod:`.opportunistic`
+==============  =============================================  ==========================
+
+This module is the ``queue`` plugin (its one hook is re-exported here).
 """
 
 from plugins.generator.queue import openastro_propose
