@@ -32,6 +32,12 @@ from control_center.events import (
     SiteHealthChanged,
     TransientDetected,
 )
+from control_center.events.override import (
+    AssignmentVetoed,
+    PriorityChanged,
+    TargetForced,
+    TelescopeResumed,
+)
 from control_center.events.site import FrameAnalyzed
 from control_center.network import Network, Site, Telescope
 from control_center.plugin_api.types import (
@@ -43,6 +49,7 @@ from control_center.plugin_api.types import (
     Settings,
     TelescopeState,
 )
+from control_center.projections.overrides import OverridesInForce
 from control_center.projections.request_queue import RequestQueue
 from simulator.telescope import expected_duration_s
 from site_node.backends.base import ObservationCommand
@@ -149,6 +156,7 @@ class NightRun:
                                                      f"{log.last_position()}")
         self.loop = DecisionLoop(host, log, settings, self.night_id.int % (1 << 63))
         self.queue = RequestQueue()
+        self.overrides = OverridesInForce()
         self.conditions: dict[str, Conditions] = {}
         self.scopes = {t.name: _Scope(s, t) for s, t in network.telescopes()}
         self._heap: list[_Happening] = []
@@ -208,9 +216,23 @@ class NightRun:
 
     def _process(self, event: LogEvent) -> None:
         self.queue.apply_event(event)
+        self.overrides.apply_event(event)
+        self._honour(event)
         self.host.notify("openastro_event", event=event)
         for plugin, reason in self.host.call_all("openastro_trigger", event=event):
             self._wake_idle(None, f"{plugin}: {reason}", event)
+
+    def _honour(self, event: LogEvent) -> None:
+        """An observer's override: wake the telescopes whose choice it may change."""
+        if isinstance(event, TelescopeResumed | TargetForced):
+            scope = self.scopes.get(event.telescope)
+            if scope is not None:
+                if scope.busy_with is None:
+                    self._free_at(scope, self.clock.now(), f"override: {event.type_name}", event)
+            else:
+                self._wake_idle(event.site, f"override: {event.type_name}", event)
+        elif isinstance(event, AssignmentVetoed | PriorityChanged):
+            self._wake_idle(None, f"override: {event.type_name}", event)
 
     def _wake_idle(self, site: str | None, reason: str, cause: LogEvent | None, *,
                    elsewhere_than: str | None = None) -> None:
@@ -356,12 +378,16 @@ class NightRun:
             return
         if site not in self.conditions or site in self.offline:
             return   # woken when the site reports conditions or comes back online
+        if self.overrides.paused(site, telescope) is not None:
+            return   # woken when an observer resumes it
         decision = self.loop.decide(
             now=self.clock.now(), trigger=trigger, night=self.plan, telescope=scope.state(),
             conditions_by_site=dict(self.conditions), queue=self.queue.pending(),
             busy_targets={n: s.busy_with for n, s in self.scopes.items() if s.busy_with},
             telescopes={n: s.state() for n, s in self.scopes.items()},
-            offline_sites=frozenset(self.offline), cause=cause, correlation_id=self.night_id,
+            offline_sites=frozenset(self.offline),
+            overrides=self.overrides.for_decision(telescope), cause=cause,
+            correlation_id=self.night_id,
             assign=lambda candidate, score, batch, chosen: self._assign(
                 scope, candidate, score, batch, chosen),
         )

@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     from control_center.cli.audit_commands import add_explain_parser, add_replay_parser
     from control_center.cli.demo_command import add_demo_parser
     from control_center.cli.log_commands import add_log_parser
+    from control_center.cli.override_command import add_override_parser
     from control_center.cli.plugin_commands import add_plugins_parser
     from control_center.cli.site_commands import (
         add_certs_parser,
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_parser(commands)
     add_explain_parser(commands)
     add_replay_parser(commands)
+    add_override_parser(commands)
     add_plugins_parser(commands)
     add_site_node_parser(commands)
     add_certs_parser(commands)

@@ -46,6 +46,7 @@ from control_center.plugin_api.types import (
 __all__ = ["Decision", "DecisionLoop", "Evaluation", "decision_inputs"]
 
 CORE = "control-center"
+OBSERVER = "observer:"
 
 
 @dataclass
@@ -114,6 +115,7 @@ class DecisionLoop:
         busy_targets: Mapping[str, str],
         telescopes: Mapping[str, TelescopeState] | None = None,
         offline_sites: frozenset[str] = frozenset(),
+        overrides: Sequence[Mapping[str, Any]] = (),
         cause: LogEvent | None = None,
         correlation_id: uuid.UUID | None = None,
         assign: Callable[[Candidate, Score | None, Any, LogEvent], None] | None = None,
@@ -122,7 +124,11 @@ class DecisionLoop:
 
         ``assign(candidate, score, batch, chosen_event)`` is called inside the
         decision's batch when a candidate is chosen, so the command to the site
-        is recorded atomically with the decision that caused it.
+        is recorded atomically with the decision that caused it. ``overrides``
+        are the observers' overrides in force for this telescope
+        (:meth:`~control_center.projections.overrides.OverridesInForce.for_decision`):
+        a vetoed request is rejected, a forced one is proposed and, if feasible,
+        chosen.
         """
         decision_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
         context = DecisionContext(
@@ -132,6 +138,7 @@ class DecisionLoop:
             settings=self.settings, seed=self._rng.getrandbits(32),
             telescopes=telescopes or {telescope.telescope.name: telescope},
             offline_sites=offline_sites,
+            extras={"overrides": [dict(o) for o in overrides]} if overrides else {},
         )
         outcome = self.evaluate(context)
         chosen, scores = outcome.chosen, outcome.scores
@@ -158,11 +165,11 @@ class DecisionLoop:
                           hook=failure.hook, failure=failure.failure, message=failure.message)
             if chosen is None:
                 batch.add(NoAssignment, stream=decision_id, causation=scored,
-                          actor=f"plugin:{outcome.policy}" if outcome.policy else CORE,
+                          actor=_actor(outcome.policy),
                           policy=outcome.policy, reason=outcome.reason)
             else:
                 choice = batch.add(AssignmentChosen, stream=decision_id, causation=scored,
-                                   actor=f"plugin:{outcome.policy}", policy=outcome.policy,
+                                   actor=_actor(outcome.policy), policy=outcome.policy,
                                    candidate=chosen.to_dict(), reason=outcome.reason)
                 if assign is not None:
                     assign(chosen, by_key.get(chosen.key), batch, choice)
@@ -190,13 +197,14 @@ class DecisionLoop:
     # -- the steps -------------------------------------------------------------------------
 
     def _propose(self, context: DecisionContext) -> list[Candidate]:
-        merged: dict[str, Candidate] = {}
+        merged: dict[str, Candidate] = {c.key: c for c in _forced_candidates(context)}
         for plugin, proposals in self.host.call_all("openastro_propose", context=context):
             for candidate in proposals:
                 if not candidate.proposed_by:
                     candidate = _with_proposer(candidate, plugin)
                 known = merged.get(candidate.key)
-                if known is None or candidate.priority > known.priority:
+                if known is None or (candidate.priority > known.priority
+                                     and not known.proposed_by.startswith(OBSERVER)):
                     merged[candidate.key] = candidate
         return list(merged.values())
 
@@ -204,7 +212,7 @@ class DecisionLoop:
         if not candidates:
             return []
         keys = {c.key for c in candidates}
-        out = []
+        out = _veto_rejections(context, candidates)
         for plugin, rejections in self.host.call_all("openastro_filter", context=context,
                                                      candidates=candidates):
             for r in rejections:
@@ -236,6 +244,12 @@ class DecisionLoop:
             return policy, None, f"site closed: {context.conditions.reason}"
         if not feasible:
             return policy, None, "no feasible candidate"
+        forced = [c for c in feasible if c.proposed_by.startswith(OBSERVER)]
+        if forced:
+            override = _overrides(context, "force")[0]
+            return (forced[0].proposed_by, forced[0],
+                    f"forced by {override['observer']}"
+                    + (f": {override['reason']}" if override["reason"] else ""))
         answer = self.host.call_first("openastro_choose", context=context, candidates=feasible,
                                       scores=scores)
         by_key = {c.key: c for c in feasible}
@@ -246,6 +260,47 @@ class DecisionLoop:
         why = "no answer" if answer is None else f"unknown candidate {answer[1].candidate!r}"
         return (f"{CORE}:highest-score-fallback", by_key[best.candidate],
                 f"policy {policy!r} gave {why}; took the highest score {best.value:.2f}")
+
+
+def _actor(policy: str) -> str:
+    """Who made the choice: a plugin, an observer (a forced target) or the core."""
+    if not policy:
+        return CORE
+    return policy if policy.startswith(OBSERVER) else f"plugin:{policy}"
+
+
+def _overrides(context: DecisionContext, kind: str) -> list[Mapping[str, Any]]:
+    return [o for o in context.extras.get("overrides", ()) if o.get("override") == kind]
+
+
+def _forced_candidates(context: DecisionContext) -> list[Candidate]:
+    """The queued request an observer forced onto this telescope, as candidates."""
+    out = []
+    queue = {r.request_id: r for r in context.queue}
+    scope = context.telescope.telescope
+    for override in _overrides(context, "force"):
+        request = queue.get(override["request_id"])
+        if request is None:
+            continue
+        wanted = [f for f in request.filters if request.remaining(f) > 0]
+        usable = [f for f in wanted if f in scope.filters] or wanted[:1]
+        out += [Candidate(request_id=request.request_id, target=request.target,
+                          ra_deg=request.ra_deg, dec_deg=request.dec_deg, filter=f,
+                          exposure_s=request.exposure_s, program=request.program,
+                          kind=request.kind, priority=request.priority,
+                          proposed_by=f"{OBSERVER}{override['observer']}",
+                          not_before=request.not_before, not_after=request.not_after,
+                          v_mag=request.v_mag)
+                for f in usable[:1]]
+    return out
+
+
+def _veto_rejections(context: DecisionContext, candidates: list[Candidate]) -> list[dict]:
+    vetoes = {o["request_id"]: o for o in _overrides(context, "veto")}
+    return [{"candidate": c.key, "constraint": "veto", "value": vetoes[c.request_id]["observer"],
+             "limit": vetoes[c.request_id]["reason"] or "vetoed",
+             "plugin": f"{OBSERVER}{vetoes[c.request_id]['observer']}"}
+            for c in candidates if c.request_id in vetoes]
 
 
 def _with_proposer(candidate: Candidate, plugin: str) -> Candidate:

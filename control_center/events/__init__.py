@@ -21,6 +21,15 @@ from control_center.events.observation import (
     ObservationRequested,
     TransientDetected,
 )
+from control_center.events.override import (
+    AlertAcknowledged,
+    AssignmentVetoed,
+    ObservationRated,
+    PriorityChanged,
+    TargetForced,
+    TelescopePaused,
+    TelescopeResumed,
+)
 from control_center.events.plugin import PluginFailed
 from control_center.events.site import (
     FrameAnalyzed,
@@ -30,10 +39,12 @@ from control_center.events.site import (
 )
 
 __all__ = [
+    "AlertAcknowledged",
     "AlertReceived",
     "AlertRejected",
     "AlertRetracted",
     "AssignmentChosen",
+    "AssignmentVetoed",
     "CandidatesProposed",
     "CandidatesRejected",
     "CandidatesScored",
@@ -46,9 +57,14 @@ __all__ = [
     "ObservationCommandSent",
     "ObservationCompleted",
     "ObservationFailed",
+    "ObservationRated",
     "ObservationRequested",
     "PluginFailed",
+    "PriorityChanged",
     "SiteConditionsChanged",
     "SiteHealthChanged",
+    "TargetForced",
+    "TelescopePaused",
+    "TelescopeResumed",
     "TransientDetected",
 ]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from control_center.events import ObservationCompleted, ObservationFailed, ObservationRequested
+from control_center.events import (
+    ObservationCompleted,
+    ObservationFailed,
+    ObservationRequested,
+    PriorityChanged,
+)
 from control_center.plugin_api.types import QueuedRequest
 from control_center.projections.base import Projection
 
@@ -13,8 +18,8 @@ class RequestQueue(Projection):
     """Pending observation requests and how many exposures each filter still needs."""
 
     name = "request-queue"
-    version = 2
-    handles = (ObservationRequested, ObservationCompleted, ObservationFailed)
+    version = 3
+    handles = (ObservationRequested, ObservationCompleted, ObservationFailed, PriorityChanged)
 
     def __init__(self) -> None:
         self._requests: dict[str, dict] = {}
@@ -42,6 +47,11 @@ class RequestQueue(Projection):
             if request is not None:
                 self._pending = None
                 request["failures"] += 1
+        elif isinstance(event, PriorityChanged):
+            request = self._requests.get(event.request_id)
+            if request is not None:
+                self._pending = None
+                request["priority"] = event.priority
 
     def pending(self) -> list[QueuedRequest]:
         """Requests that still want exposures, in submission order."""
