@@ -152,8 +152,7 @@ class DecisionLoop:
             )
             proposed = batch.add(
                 CandidatesProposed, stream=decision_id, causation=first,
-                candidates=to_columns([c.to_dict() for c in outcome.candidates],
-                                      CANDIDATE_FIELDS))
+                candidates=candidate_columns(outcome.candidates))
             filtered = batch.add(CandidatesRejected, stream=decision_id, causation=proposed,
                                  rejections=to_columns(outcome.rejections, REJECTION_FIELDS))
             scored = batch.add(CandidatesScored, stream=decision_id, causation=filtered,
@@ -260,6 +259,14 @@ class DecisionLoop:
         why = "no answer" if answer is None else f"unknown candidate {answer[1].candidate!r}"
         return (f"{CORE}:highest-score-fallback", by_key[best.candidate],
                 f"policy {policy!r} gave {why}; took the highest score {best.value:.2f}")
+
+
+def candidate_columns(candidates: Sequence[Candidate]) -> dict[str, list]:
+    """The column table of :data:`CANDIDATE_FIELDS` (times as ISO strings)."""
+    table = {f: [getattr(c, f) for c in candidates] for f in CANDIDATE_FIELDS}
+    for f in ("not_before", "not_after"):
+        table[f] = [None if t is None else t.isoformat() for t in table[f]]
+    return table
 
 
 def _actor(policy: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cached_property
 from uuid import UUID
 
 from control_center.network import Network, Site, Telescope
@@ -120,13 +121,14 @@ class Candidate:
     v_mag: float | None = None
     """Expected V magnitude of the target (the depth sought, for a survey field), if known."""
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.request_id}/{self.filter}"
 
     def to_dict(self) -> dict:
         """Plain fields (times as ISO strings) plus the ``key``."""
-        out = {**vars(self), "key": self.key}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["key"] = self.key
         for name in ("not_before", "not_after"):
             if out[name] is not None:
                 out[name] = out[name].isoformat()

@@ -23,11 +23,12 @@ class RequestQueue(Projection):
 
     def __init__(self) -> None:
         self._requests: dict[str, dict] = {}
+        self._built: dict[str, QueuedRequest] = {}
+        """Each request as last built; dropped when an event changes it."""
         self._pending: list[QueuedRequest] | None = None
 
     def apply_event(self, event) -> None:
         if isinstance(event, ObservationRequested):
-            self._pending = None
             self._requests[event.request_id] = {
                 "request_id": event.request_id, "program": event.program, "kind": event.kind,
                 "target": event.target, "ra_deg": event.ra_deg, "dec_deg": event.dec_deg,
@@ -36,32 +37,40 @@ class RequestQueue(Projection):
                 "failures": 0, "not_before": _iso(event.not_before),
                 "not_after": _iso(event.not_after),
             }
-        elif isinstance(event, ObservationCompleted):
-            request = self._requests.get(event.request_id)
-            if request is not None:
-                self._pending = None
-                done = request["completed_by_filter"]
-                done[event.filter] = done.get(event.filter, 0) + 1
+            self._changed(event.request_id)
+            return
+        request = self._requests.get(getattr(event, "request_id", None))
+        if request is None:
+            return
+        if isinstance(event, ObservationCompleted):
+            done = request["completed_by_filter"]
+            done[event.filter] = done.get(event.filter, 0) + 1
         elif isinstance(event, ObservationFailed):
-            request = self._requests.get(event.request_id)
-            if request is not None:
-                self._pending = None
-                request["failures"] += 1
+            request["failures"] += 1
         elif isinstance(event, PriorityChanged):
-            request = self._requests.get(event.request_id)
-            if request is not None:
-                self._pending = None
-                request["priority"] = event.priority
+            request["priority"] = event.priority
+        else:
+            return
+        self._changed(event.request_id)
+
+    def _changed(self, request_id: str) -> None:
+        self._built.pop(request_id, None)
+        self._pending = None
 
     def pending(self) -> list[QueuedRequest]:
         """Requests that still want exposures, in submission order."""
         if self._pending is None:
-            requests = (QueuedRequest(**{**r, "filters": tuple(r["filters"]),
-                                         "completed_by_filter": dict(r["completed_by_filter"]),
-                                         "not_before": _time(r["not_before"]),
-                                         "not_after": _time(r["not_after"])})
-                        for r in self._requests.values())
-            self._pending = [r for r in requests if not r.done]
+            out = []
+            for request_id, r in self._requests.items():
+                built = self._built.get(request_id)
+                if built is None:
+                    built = self._built[request_id] = QueuedRequest(**{
+                        **r, "filters": tuple(r["filters"]),
+                        "completed_by_filter": dict(r["completed_by_filter"]),
+                        "not_before": _time(r["not_before"]), "not_after": _time(r["not_after"])})
+                if not built.done:
+                    out.append(built)
+            self._pending = out
         return list(self._pending)
 
     def to_state(self) -> dict:
@@ -69,7 +78,7 @@ class RequestQueue(Projection):
 
     def load_state(self, state: dict) -> None:
         self._requests = state["requests"]
-        self._pending = None
+        self._built, self._pending = {}, None
 
 
 def _iso(when: datetime | None) -> str | None:
