@@ -115,10 +115,11 @@ def moon_grid(location, times: Sequence[datetime]) -> dict[str, np.ndarray]:
         sun.distance * np.sin(elongation), moon.distance - sun.distance * np.cos(elongation)
     )
     illumination = (1 + np.cos(phase_angle)) / 2.0
-    icrs = moon.icrs
+    # The Moon as seen from the site (topocentric GCRS), not from the barycentre:
+    # ``moon.icrs`` would move it by tens of degrees (it is that close).
     return {
-        "ra": icrs.ra.deg,
-        "dec": icrs.dec.deg,
+        "ra": moon.ra.deg,
+        "dec": moon.dec.deg,
         "alt": moon.transform_to(AltAz(obstime=t, location=location)).alt.deg,
         "illumination": np.asarray(illumination.value, dtype=float),
     }

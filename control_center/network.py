@@ -70,6 +70,9 @@ class Telescope:
     filter_change_s: float = 15.0
     min_altitude_deg: float = 20.0
     pixel_scale_arcsec: float = 1.0
+    horizon: tuple[tuple[float, float], ...] = ()
+    """Optional horizon map of this telescope (its dome slit, a neighbour's building):
+    (azimuth deg, minimum altitude deg) pairs, on top of the site's."""
 
     @property
     def aperture(self) -> u.Quantity:
@@ -137,7 +140,8 @@ class Network:
             raw = asdict(site)
             raw["horizon"] = [list(p) for p in site.horizon]
             raw["effects"] = {k: v for k, v in raw["effects"].items() if v is not None}
-            raw["telescopes"] = [{**scope, "filters": list(scope["filters"])}
+            raw["telescopes"] = [{**scope, "filters": list(scope["filters"]),
+                                  "horizon": [list(p) for p in scope["horizon"]]}
                                  for scope in raw["telescopes"]]
             sites.append(raw)
         return {"network": {"name": self.name}, "sites": sites}
@@ -259,18 +263,12 @@ def _parse_site(raw: Any, index: int) -> Site:
         raise _SchemaError(f"{where} needs at least one [[sites.telescopes]]")
     telescopes = tuple(_parse_telescope(t, f"{where}.telescopes[{i}]")
                        for i, t in enumerate(scopes_raw))
-    horizon = []
-    for i, pair in enumerate(_take(raw, "horizon", where, list, [])):
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(v, int | float) for v in pair)):
-            raise _SchemaError(f"{where}.horizon[{i}] must be [azimuth_deg, altitude_deg]")
-        horizon.append((_in_range(float(pair[0]), 0, 360, f"{where}.horizon[{i}] azimuth"),
-                        _in_range(float(pair[1]), 0, 90, f"{where}.horizon[{i}] altitude")))
+    horizon = _parse_horizon(raw, where)
     return Site(
         name=name, latitude_deg=lat, longitude_deg=lon, elevation_m=elev, climate=climate,
         telescopes=telescopes, display_name=_take(raw, "display_name", where, str, ""),
         timezone=_take(raw, "timezone", where, str, "UTC"), effects=effects,
-        horizon=tuple(sorted(horizon)),
+        horizon=horizon,
     )
 
 
@@ -345,4 +343,16 @@ def _parse_telescope(raw: Any, where: str) -> Telescope:
         min_altitude_deg=_in_range(_take(raw, "min_altitude_deg", where, float, 20.0), 0, 89,
                                    f"{where}.min_altitude_deg"),
         pixel_scale_arcsec=positive("pixel_scale_arcsec", 1.0),
+        horizon=_parse_horizon(raw, where),
     )
+
+
+def _parse_horizon(raw: dict[str, Any], where: str) -> tuple[tuple[float, float], ...]:
+    horizon = []
+    for i, pair in enumerate(_take(raw, "horizon", where, list, [])):
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(v, int | float) for v in pair)):
+            raise _SchemaError(f"{where}.horizon[{i}] must be [azimuth_deg, altitude_deg]")
+        horizon.append((_in_range(float(pair[0]), 0, 360, f"{where}.horizon[{i}] azimuth"),
+                        _in_range(float(pair[1]), 0, 90, f"{where}.horizon[{i}] altitude")))
+    return tuple(sorted(horizon))

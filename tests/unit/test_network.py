@@ -79,3 +79,21 @@ def test_duplicate_telescope_names_rejected(tmp_path):
         'name = "a"', 'name = "b"')
     with pytest.raises(NetworkFileError, match="telescope names must be unique"):
         load_network(write(tmp_path, text))
+
+
+def test_a_telescope_may_have_its_own_horizon(tmp_path):
+    text = GOOD.replace("readout_s = 10", "readout_s = 10\nhorizon = [[90, 35], [0, 25]]")
+    network = load_network(write(tmp_path, text))
+    assert network.sites[0].telescopes[0].horizon == ((0.0, 25.0), (90.0, 35.0))
+    bad = GOOD.replace("readout_s = 10", "readout_s = 10\nhorizon = [[90, 135]]")
+    with pytest.raises(NetworkFileError, match=r"horizon\[0\] altitude"):
+        load_network(write(tmp_path, bad))
+
+
+def test_the_recorded_description_gives_back_the_same_network():
+    from control_center.network import network_from_dict
+
+    network = load_network()
+    assert network_from_dict(network.to_dict(), network.source) == network
+    with pytest.raises(NetworkFileError, match="unknown key"):
+        network_from_dict({**network.to_dict(), "extra": 1})
