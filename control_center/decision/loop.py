@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from control_center.eventlog.envelope import LogEvent
@@ -263,7 +264,9 @@ class DecisionLoop:
 
 def candidate_columns(candidates: Sequence[Candidate]) -> dict[str, list]:
     """The column table of :data:`CANDIDATE_FIELDS` (times as ISO strings)."""
-    table = {f: [getattr(c, f) for c in candidates] for f in CANDIDATE_FIELDS}
+    rows = map(attrgetter(*CANDIDATE_FIELDS), candidates)
+    columns = zip(*rows, strict=True) if candidates else ([] for _ in CANDIDATE_FIELDS)
+    table = {f: list(column) for f, column in zip(CANDIDATE_FIELDS, columns, strict=True)}
     for f in ("not_before", "not_after"):
         table[f] = [None if t is None else t.isoformat() for t in table[f]]
     return table

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cached_property
 from uuid import UUID
 
 from control_center.network import Network, Site, Telescope
@@ -87,6 +86,10 @@ class QueuedRequest:
     """Time window: the observation must start at or after ``not_before`` and end by
     ``not_after`` (None: unbounded)."""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_wanted",
+                           tuple(f for f in self.filters if self.remaining(f) > 0))
+
     def remaining(self, filter_name: str) -> int:
         """Exposures still wanted in ``filter_name``."""
         if filter_name not in self.filters:
@@ -94,8 +97,13 @@ class QueuedRequest:
         return max(0, self.repeats - self.completed_by_filter.get(filter_name, 0))
 
     @property
+    def wanted_filters(self) -> tuple[str, ...]:
+        """Filters that still want exposures, in the request's order."""
+        return self._wanted
+
+    @property
     def done(self) -> bool:
-        return all(self.remaining(f) == 0 for f in self.filters)
+        return not self._wanted
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,12 @@ class Candidate:
     v_mag: float | None = None
     """Expected V magnitude of the target (the depth sought, for a survey field), if known."""
 
-    @cached_property
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", f"{self.request_id}/{self.filter}")
+
+    @property
     def key(self) -> str:
-        return f"{self.request_id}/{self.filter}"
+        return self._key
 
     def to_dict(self) -> dict:
         """Plain fields (times as ISO strings) plus the ``key``."""

@@ -22,7 +22,7 @@ def openastro_propose(context: DecisionContext) -> list[Candidate]:
     for request in context.queue:
         if request.failures >= MAX_FAILURES:
             continue
-        wanted = [f for f in request.filters if request.remaining(f) > 0]
+        wanted = request.wanted_filters
         if not wanted:
             continue
         usable = [f for f in wanted if f in scope.filters]
