@@ -1,0 +1,75 @@
+"""Export the fusion error model to ONNX, check it, and write its metadata and model card."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.fusion.serve import INPUT_NAME, METADATA_KEY, OUTPUT_NAME
+
+__all__ = ["check_onnx", "export_onnx", "write_artefacts"]
+
+OPSET = 17
+
+
+def export_onnx(model: Any, metadata: dict[str, Any]) -> bytes:
+    """The error model as ONNX bytes (dynamic batch of measurements), ``metadata`` embedded."""
+    import onnx
+    import torch
+
+    class _Flat(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.inner(x).squeeze(-1)
+
+    buffer = io.BytesIO()
+    dummy = torch.zeros((1, model.config["n_features"]), dtype=torch.float32)
+    torch.onnx.export(_Flat(model).eval(), (dummy,), buffer, input_names=[INPUT_NAME],
+                      output_names=[OUTPUT_NAME], opset_version=OPSET, dynamo=False,
+                      dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+    proto = onnx.load_from_string(buffer.getvalue())
+    proto.producer_name = "openastro"
+    entry = proto.metadata_props.add()
+    entry.key = METADATA_KEY
+    entry.value = json.dumps(metadata, sort_keys=True)
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def check_onnx(onnx_bytes: bytes, model: Any, x: np.ndarray, tolerance: float = 1e-5) -> float:
+    """Max absolute difference between onnxruntime and PyTorch on ``x``; raises above tolerance."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    got = session.run(None, {INPUT_NAME: x.astype(np.float32)})[0]
+    with torch.no_grad():
+        want = model(torch.from_numpy(x.astype(np.float32))).squeeze(-1).numpy()
+    diff = float(np.max(np.abs(got - want)))
+    if not diff < tolerance:
+        raise AssertionError(f"ONNX and PyTorch outputs differ by {diff:.2e} (> {tolerance:g})")
+    return diff
+
+
+def write_artefacts(out: Path, name: str, onnx_bytes: bytes, metadata: dict[str, Any],
+                    check_x: np.ndarray) -> dict[str, Any]:
+    """Write ``NAME.onnx``, ``NAME.json`` (with SHA-256) and ``NAME-check.npz``; return metadata."""
+    import onnxruntime as ort
+
+    out.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(onnx_bytes).hexdigest()
+    full = dict(metadata, sha256=digest, onnx_file=f"{name}.onnx")
+    (out / f"{name}.onnx").write_bytes(onnx_bytes)
+    (out / f"{name}.json").write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    y = session.run(None, {INPUT_NAME: check_x.astype(np.float32)})[0]
+    np.savez_compressed(out / f"{name}-check.npz", x=check_x.astype(np.float32), y=y)
+    return full
