@@ -408,7 +408,7 @@ class NightRun:
         observation_id = str(uuid.uuid5(chosen.event_id, "observation"))
         assigned = batch.add(
             ObservationAssigned, stream=stream_id("observation", observation_id),
-            causation=chosen, observation_id=observation_id, request_id=candidate.request_id,
+            new_stream=True, causation=chosen, observation_id=observation_id, request_id=candidate.request_id,
             site=scope.site.name, telescope=scope.telescope.name, target=candidate.target,
             ra_deg=candidate.ra_deg, dec_deg=candidate.dec_deg, filter=candidate.filter,
             exposure_s=candidate.exposure_s, expected_start=now,

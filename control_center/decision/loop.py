@@ -147,7 +147,8 @@ class DecisionLoop:
         with self.log.batch(actor=CORE, sim_time=now,
                             correlation_id=correlation_id or decision_id) as batch:
             first = batch.add(
-                DecisionTriggered, stream=decision_id, causation=cause, trigger=trigger,
+                DecisionTriggered, stream=decision_id, new_stream=True, causation=cause,
+                trigger=trigger,
                 site=telescope.site.name, telescope=telescope.telescope.name,
                 inputs=decision_inputs(context),
             )

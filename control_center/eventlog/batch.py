@@ -80,7 +80,8 @@ class Batch:
 
     def add(self, event_class: type[E], *, stream: UUID, causation: Any = None,
             actor: str | None = None, sim_time: datetime | None = None,
-            correlation_id: UUID | None = _BATCH_DEFAULT, **fields: Any) -> E:
+            correlation_id: UUID | None = _BATCH_DEFAULT, new_stream: bool = False,
+            **fields: Any) -> E:
         """Build the next event of ``stream`` and keep it for saving.
 
         Parameters
@@ -95,6 +96,12 @@ class Batch:
             Override the batch's actor and simulated time.
         correlation_id : UUID or None, optional
             Defaults to the batch's correlation id.
+        new_stream : bool
+            True declares that ``stream`` had no events before this batch (a
+            fresh decision or observation id): its first event gets version 1
+            without a look-up in the database, a round trip saved per new
+            stream. If the stream does exist after all, the save fails with
+            eventsourcing's ``IntegrityError`` and nothing is saved.
         **fields
             The event's own fields.
 
@@ -113,7 +120,7 @@ class Batch:
         _require_aware(when, "sim_time")
         log = self._log
         with log._versions_lock:
-            version = log._next_version(stream, self._previous_versions)
+            version = log._next_version(stream, self._previous_versions, new_stream)
             try:
                 event = event_class(
                     originator_id=stream,

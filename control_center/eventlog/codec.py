@@ -30,14 +30,14 @@ from eventsourcing.utils import TopicError, get_topic, resolve_topic
 from control_center.eventlog.chain import HEADER_SIZE
 from control_center.eventlog.envelope import LogEvent
 from control_center.eventlog.errors import LogCorrupt, LogSchemaTooNew
-from control_center.eventlog.fastjson import StateCodec, uuid_from_db
+from control_center.eventlog.fastjson import COMPRESSED_MARK, StateCodec, uuid_from_db
 from control_center.eventlog.records import UnknownEvent
 
 __all__ = ["COMPRESS_ABOVE", "LogMapper", "TypeInfo", "topic_of"]
 
 COMPRESS_ABOVE = 4096
 """Bodies longer than this are stored compressed."""
-_ZLIB_MARK = b"Z"
+_ZLIB_MARK = COMPRESSED_MARK
 
 _new = object.__new__
 _set = object.__setattr__

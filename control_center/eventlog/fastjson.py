@@ -12,7 +12,8 @@ hold two datetimes and up to three UUIDs, so the hooks dominate. Here:
   top-level ``{"_type_", "_data_"}`` values; when the body holds any other
   ``"_type_"`` mark it falls back to the full transcoder: identical result;
 - :func:`parse_envelope` reads ``timestamp``, ``sim_time`` and ``actor`` from
-  the front of a body with one regular expression, without decoding the rest;
+  the front of a body with one regular expression, without decoding the rest
+  (of a compressed body only the first bytes are decompressed);
 - :func:`uuid_from_db` / :func:`uuid_from_hex` build UUIDs without the
   checks of ``UUID.__init__`` and remember recent ones; :func:`event_id_of`
   is ``LogEvent.event_id`` without them.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from datetime import datetime
 from hashlib import sha1 as _sha1
 from typing import Any
@@ -29,7 +31,13 @@ from uuid import UUID, SafeUUID
 
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
 
-__all__ = ["StateCodec", "event_id_of", "parse_envelope", "uuid_from_db", "uuid_from_hex"]
+__all__ = ["COMPRESSED_MARK", "StateCodec", "event_id_of", "parse_envelope", "uuid_from_db",
+           "uuid_from_hex"]
+
+COMPRESSED_MARK = b"Z"
+"""First byte of a zlib-compressed body (a JSON body always starts with ``{``)."""
+_ENVELOPE_PREFIX = 1024
+"""Bytes of a compressed body decompressed to read its envelope."""
 
 _TYPE_MARK = b'"_type_"'
 _loads = json.loads
@@ -108,7 +116,14 @@ class StateCodec:
 
     def __init__(self, transcoder: JSONTranscoder) -> None:
         self.transcoder = transcoder
-        self._encode = transcoder.encoder.encode
+        base = transcoder.encoder
+        # The transcoder's encoder without the circular-reference check (an event is a
+        # tree; the check costs a dict operation per container): same bytes out.
+        self._encode = json.JSONEncoder(
+            skipkeys=base.skipkeys, ensure_ascii=base.ensure_ascii, check_circular=False,
+            allow_nan=base.allow_nan, sort_keys=base.sort_keys, indent=base.indent,
+            separators=(base.item_separator, base.key_separator), default=base.default,
+        ).encode
         self._names = transcoder.names
         self._datetime = isinstance(transcoder.types.get(datetime), DatetimeAsISO)
         self._uuid = isinstance(transcoder.types.get(UUID), UUIDAsHex)
@@ -163,6 +178,11 @@ def parse_envelope(body: bytes) -> tuple[datetime, datetime, str] | None:
 
     None means the body does not start the usual way (then decode it fully).
     """
+    if body[:1] == COMPRESSED_MARK:
+        try:
+            body = zlib.decompressobj().decompress(memoryview(body)[1:], _ENVELOPE_PREFIX)
+        except zlib.error:
+            return None  # decoding the whole body will report it
     m = _ENVELOPE.match(body)
     if m is None:
         return None

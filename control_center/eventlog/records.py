@@ -112,6 +112,20 @@ class Recorded:
         init(self, "_mapper", mapper)
         init(self, "_env", None)
 
+    @classmethod
+    def lazy(cls, position: int, record_hash: bytes, topic: str, raw: tuple[Any, int, bytes],
+             mapper: Any) -> Recorded:
+        """A record to decode on first use (what readers build, one per row: kept cheap)."""
+        self = _new(cls)
+        _set_position(self, position)
+        _set_hash(self, record_hash)
+        _set_topic(self, topic)
+        _set_event(self, None)
+        _set_raw(self, raw)
+        _set_mapper(self, mapper)
+        _set_env(self, None)
+        return self
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Recorded is immutable")
 
@@ -188,6 +202,16 @@ class Recorded:
     def __repr__(self) -> str:
         return (f"Recorded(position={self.position}, type={self.type_name}, "
                 f"record_hash={self.record_hash.hex()[:16]}...)")
+
+
+_new = object.__new__
+_set_position = Recorded.position.__set__  # type: ignore[attr-defined]
+_set_hash = Recorded.record_hash.__set__  # type: ignore[attr-defined]
+_set_topic = Recorded.topic.__set__  # type: ignore[attr-defined]
+_set_event = Recorded._event.__set__  # type: ignore[attr-defined]
+_set_raw = Recorded._raw.__set__  # type: ignore[attr-defined]
+_set_mapper = Recorded._mapper.__set__  # type: ignore[attr-defined]
+_set_env = Recorded._env.__set__  # type: ignore[attr-defined]
 
 
 def _topic(cls: type) -> str:

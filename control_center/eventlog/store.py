@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.utils import Environment, EnvType
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from control_center.clock import Clock, RealClock
@@ -37,7 +37,7 @@ from control_center.eventlog.reading import (
     topics_of_types,
 )
 from control_center.eventlog.records import Recorded, VerifyReport
-from control_center.eventlog.writing import ChainWriter, relax_durability
+from control_center.eventlog.writing import ChainWriter, PostgresChainWriter, relax_durability
 
 __all__ = ["EventLog"]
 
@@ -80,6 +80,16 @@ class EventLog(Application):
             relax_durability(self._engine, location.dialect)
         self._table: Table = self.recorder.events_record_cls.__table__
         self._writer = ChainWriter(self._table, location.dialect)
+        self._pg_writer: PostgresChainWriter | None = None
+        self._lookup_engine = self._engine
+        if location.dialect == "postgresql":
+            # Connections in autocommit for single statements: no BEGIN / ROLLBACK round
+            # trips (a pool of their own: switching a connection costs a round trip too).
+            self._lookup_engine = create_engine(location.url, isolation_level="AUTOCOMMIT")
+            if not durable:
+                relax_durability(self._lookup_engine, location.dialect)
+            self._pg_writer = PostgresChainWriter(self._engine, self._lookup_engine,
+                                                  self._table, location.display)
 
     # -- opening and closing ----------------------------------------------------------
 
@@ -154,9 +164,10 @@ class EventLog(Application):
             return
         self._closed = True
         super().close()
-        engine = getattr(self, "_engine", None)
-        if engine is not None:
-            engine.dispose()
+        for name in ("_engine", "_lookup_engine"):
+            engine = getattr(self, name, None)
+            if engine is not None:
+                engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -217,19 +228,28 @@ class EventLog(Application):
         raise TypeError("EventLog.save() would bypass the hash chain; use log.batch() or "
                         "log.append()")
 
-    def _next_version(self, stream: UUID, previous: dict[UUID, int | None]) -> int:
-        """Reserve the next version of ``stream`` (caller holds ``_versions_lock``)."""
+    def _next_version(self, stream: UUID, previous: dict[UUID, int | None],
+                      new: bool = False) -> int:
+        """Reserve the next version of ``stream`` (caller holds ``_versions_lock``).
+
+        ``new``: the stream has no events before this batch, so its first
+        version is 1 without asking the database (a stream that does exist
+        makes the save fail with eventsourcing's ``IntegrityError``).
+        """
         current = self._versions.get(stream)
         if stream not in previous:
             previous[stream] = current
+        if new and previous[stream] is not None:
+            raise ValueError(f"stream {stream} is not new: it has {previous[stream]} "
+                             "event(s) already")
         if current is None:
-            current = self._max_version(stream)
+            current = 0 if new else self._max_version(stream)
         self._versions[stream] = current + 1
         return current + 1
 
     def _max_version(self, stream: UUID) -> int:
         try:
-            with self._engine.connect() as conn:
+            with self._lookup_engine.connect() as conn:
                 return conn.execute(self._writer.max_version, {"stream": stream}).scalar() or 0
         except SQLAlchemyError as e:
             raise translate_db_error(e, self.url) from e
@@ -242,8 +262,12 @@ class EventLog(Application):
         since our last write is picked up before anything is sealed.
         """
         bodies = [self.mapper.encode_body(e) for e in events]
-        with self._write_lock, self.recorder.transaction(commit=True) as session:
-            rows = self._writer.write(session.connection(), bodies)
+        if self._pg_writer is not None:
+            with self._write_lock:
+                rows = self._pg_writer.write(bodies)
+        else:
+            with self._write_lock, self.recorder.transaction(commit=True) as session:
+                rows = self._writer.write(session.connection(), bodies)
         recorded = [decode_row(self.mapper, row) for row in rows]
         if self._listeners:
             self._notify_listeners(recorded)
@@ -339,7 +363,7 @@ class EventLog(Application):
     def last_position(self) -> int:
         """Position of the newest event (0 for an empty log)."""
         try:
-            with self._engine.connect() as conn:
+            with self._lookup_engine.connect() as conn:
                 return conn.execute(self._writer.last_position).scalar() or 0
         except SQLAlchemyError as e:
             raise translate_db_error(e, self.url) from e

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import Engine, event
 
-from control_center.eventlog import EventLog, LogEvent, LogSchemaTooNew, LogUnavailable
+from control_center.eventlog import EventLog, LogEvent, LogSchemaTooNew, LogUnavailable, writing
 from control_center.projections import LogStats, ProjectionStore
 from control_center.projections.base import canonical_json
 
@@ -62,6 +65,18 @@ def test_append_read_order_and_verify(pg_database: str) -> None:
     with EventLog.open(pg_database, create=False) as log:
         fill(log, 1)  # versions continue from the database
         assert log.verify().ok and log.last_position() == 22
+
+
+def test_filtered_and_reverse_reads(pg_database: str) -> None:
+    with EventLog.open(pg_database) as log:
+        fill(log, 6)
+        site = uuid.uuid5(uuid.NAMESPACE_DNS, "site:la-palma")
+        assert [r.position for r in log.read(type_names=["Note"])] == [2, 4, 6, 8, 10, 12]
+        assert list(log.read(type_names=["Not_"])) == []  # "_" is no wildcard
+        assert [r.position for r in log.read_reverse(before=6, types=[Weather])] == [5, 3, 1]
+        assert [r.position for r in log.read(after=3, limit=2)] == [4, 5]
+        assert [e.originator_version for e in log.stream(site)] == [1, 2, 3, 4, 5, 6]
+        assert [r.event.text for r in log.read(types=[Note], after=8)] == ["n4", "n5"]
 
 
 def test_atomic_batch(pg_database: str) -> None:
@@ -161,6 +176,86 @@ def test_missing_database_is_unavailable(postgres_url: str) -> None:
 def test_relaxed_durability(pg_database: str) -> None:
     with EventLog.open(pg_database, durable=False) as log:
         fill(log, 2)
-        with log.engine.connect() as conn:
-            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        for engine in (log.engine, log._lookup_engine):  # the writer uses the second
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
         assert log.verify().ok
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every statement any engine sends while the test runs (one round trip each)."""
+    sent: list[str] = []
+
+    def listener(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", listener)
+    yield sent
+    event.remove(Engine, "before_cursor_execute", listener)
+
+
+def test_batch_of_new_streams_is_one_round_trip(pg_database: str,
+                                                statements: list[str]) -> None:
+    with EventLog.open(pg_database) as log:
+        fill(log, 1)  # the first write also reads the head and prepares the statement
+        sent = statements
+        sent.clear()
+        for i in range(3):
+            with log.batch(actor="control-center", sim_time=T0) as b:
+                decision = uuid.uuid4()
+                first = b.add(Note, stream=decision, new_stream=True, text=f"d{i}")
+                b.add(Note, stream=decision, causation=first, text="chosen")
+                b.add(Weather, stream=uuid.uuid4(), new_stream=True, site="x", humidity=0.5)
+        assert len(sent) == 3, sent
+        assert log.last_position() == 11
+        assert log.verify().ok
+
+
+def test_new_stream_that_exists_saves_nothing(pg_database: str) -> None:
+    decision = uuid.uuid4()
+    with EventLog.open(pg_database) as log, log.batch(actor="x", sim_time=T0) as b:
+        b.add(Note, stream=decision, new_stream=True, text="first")
+    with EventLog.open(pg_database) as log:
+        with pytest.raises(IntegrityError), log.batch(actor="x", sim_time=T0) as b:
+            b.add(Note, stream=uuid.uuid4(), new_stream=True, text="fine")
+            b.add(Note, stream=decision, new_stream=True, text="clash")
+        assert log.last_position() == 1
+        fill(log, 1)  # the writer recovers: head re-read, chain intact
+        with log.batch(actor="x", sim_time=T0) as b:
+            assert b.add(Note, stream=decision, text="next").originator_version == 2
+        report = log.verify()
+        assert report.ok and report.records == 4
+
+
+@pytest.mark.parametrize("tries", [0, 1])
+def test_concurrent_writers_on_the_locked_path(pg_database: str, tries: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """0: every batch locks the head first; 1: one optimistic try, then the lock."""
+    monkeypatch.setattr(writing, "OPTIMISTIC_TRIES", tries)
+    logs = [EventLog.open(pg_database) for _ in range(3)]
+    try:
+        threads = [threading.Thread(target=fill, args=(log, 12),
+                                    kwargs={"actor": f"site:{n}"})
+                   for n, log in enumerate(logs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        report = logs[0].verify()
+        assert report.ok and report.records == 72
+        assert [r.position for r in logs[1].read()] == list(range(1, 73))
+    finally:
+        for log in logs:
+            log.close()
+
+
+def test_writer_survives_a_session_reset(pg_database: str) -> None:
+    """A pooler or ``DISCARD ALL`` drops the writer's prepared statement: it is prepared again."""
+    with EventLog.open(pg_database) as log:
+        fill(log, 2)
+        with log._lookup_engine.connect() as conn:  # the writer's (only) pooled connection
+            conn.exec_driver_sql("DISCARD ALL")
+        fill(log, 2)
+        report = log.verify()
+        assert report.ok and report.records == 8

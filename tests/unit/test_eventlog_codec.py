@@ -11,8 +11,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper
 
 from control_center.eventlog import LogEvent
-from control_center.eventlog.codec import LogMapper
+from control_center.eventlog.codec import LogMapper, topic_of
 from control_center.eventlog.fastjson import (
+    COMPRESSED_MARK,
     StateCodec,
     parse_envelope,
     uuid_from_db,
@@ -74,6 +75,16 @@ def test_envelope_is_read_from_the_front_of_the_body() -> None:
     assert parse_envelope(body) == (event.timestamp, event.sim_time, event.actor)
     assert parse_envelope(b'{"sim_time":1,"timestamp":2}') is None
     assert parse_envelope(b"[]") is None
+
+
+def test_envelope_of_a_compressed_body_without_decoding_it() -> None:
+    event = rich(numbers=list(range(3000)))  # a body long enough to be compressed
+    mapper = LogMapper(transcoder=transcoder())
+    body = mapper.encode_body(event).state
+    assert len(body) > 64 and body[:1] == COMPRESSED_MARK
+    assert parse_envelope(body) == (event.timestamp, event.sim_time, event.actor)
+    assert mapper.decode(1, event.originator_id, 3, topic_of(Rich), body) == event
+    assert parse_envelope(COMPRESSED_MARK + b"not zlib at all") is None
 
 
 def test_state_codec_falls_back_for_unregistered_types() -> None:

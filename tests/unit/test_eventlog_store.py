@@ -315,3 +315,24 @@ def test_in_memory_log() -> None:
 def test_eventsourcing_save_is_refused(log: EventLog) -> None:
     with pytest.raises(TypeError, match="hash chain"):
         log.save()
+
+
+def test_new_stream_skips_the_lookup_and_clashes_safely(sqlite_url: str) -> None:
+    decision = uuid.uuid4()
+    with EventLog.open(sqlite_url) as log:
+        with log.batch(actor="x", sim_time=T0) as b:
+            first = b.add(NightEnded, stream=decision, new_stream=True, reason="a")
+            second = b.add(NightEnded, stream=decision, reason="b")  # same batch: next version
+        assert (first.originator_version, second.originator_version) == (1, 2)
+        with pytest.raises(ValueError, match="is not new"), \
+                log.batch(actor="x", sim_time=T0) as b:
+            b.add(NightEnded, stream=decision, new_stream=True, reason="known to exist")
+    with EventLog.open(sqlite_url) as log:  # a fresh instance does not know the stream
+        with pytest.raises(IntegrityError), log.batch(actor="x", sim_time=T0) as b:
+            conditions(b)
+            b.add(NightEnded, stream=decision, new_stream=True, reason="exists in the db")
+        assert log.last_position() == 2  # nothing of the failed batch was saved
+        with log.batch(actor="x", sim_time=T0) as b:  # versions were restored
+            assert b.add(NightEnded, stream=decision, reason="c").originator_version == 3
+            assert conditions(b).originator_version == 1
+        assert log.verify().ok
