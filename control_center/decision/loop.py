@@ -9,9 +9,11 @@ the policy failed, with a documented fallback).
 
 from __future__ import annotations
 
+import gc
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -131,6 +133,14 @@ class DecisionLoop:
         a vetoed request is rejected, a forced one is proposed and, if feasible,
         chosen.
         """
+        with _collector_paused():
+            return self._decide(now, trigger, night, telescope, conditions_by_site, queue,
+                                busy_targets, telescopes, offline_sites, overrides, cause,
+                                correlation_id, assign)
+
+    def _decide(self, now, trigger, night, telescope, conditions_by_site, queue, busy_targets,
+                telescopes, offline_sites, overrides, cause, correlation_id,
+                assign) -> Decision:
         decision_id = uuid.UUID(int=self._rng.getrandbits(128), version=4)
         context = DecisionContext(
             decision_id=decision_id, trigger=trigger, now=now, night=night, telescope=telescope,
@@ -261,6 +271,24 @@ class DecisionLoop:
         why = "no answer" if answer is None else f"unknown candidate {answer[1].candidate!r}"
         return (f"{CORE}:highest-score-fallback", by_key[best.candidate],
                 f"policy {policy!r} gave {why}; took the highest score {best.value:.2f}")
+
+
+@contextmanager
+def _collector_paused():
+    """No cyclic garbage collection inside a decision.
+
+    A decision allocates tens of thousands of short-lived, acyclic objects
+    (candidates, rejections, scores); generation-0 collections triggered by
+    them cost a quarter of a large decision and free nothing reference
+    counting would not. Collection resumes (and catches up) after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def candidate_columns(candidates: Sequence[Candidate]) -> dict[str, list]:
