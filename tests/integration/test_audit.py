@@ -141,3 +141,18 @@ def test_explain_unknown_or_ambiguous_id_is_a_clear_error(night_db):
     assert "no decision with id" in result.stderr
     result = openastro("explain", "ab", "--db", str(night_db))
     assert result.returncode == 2 and "too short" in result.stderr
+
+
+def test_a_weather_change_wakes_the_sites_idle_telescopes_at_once(night_db):
+    from control_center.events import SiteConditionsChanged
+
+    with EventLog.open(night_db, create=False) as log:
+        events = [(r.position, r.event) for r in log.read()]
+    woken = [(p, e) for p, e in events if isinstance(e, DecisionTriggered)
+             and e.trigger in ("conditions-changed", "site-opened")]
+    assert woken
+    for position, decision in woken:
+        cause = next(e for p, e in reversed(events[:position])
+                     if e.event_id == decision.causation_id)
+        assert isinstance(cause, SiteConditionsChanged)
+        assert cause.site == decision.site and cause.sim_time == decision.sim_time
