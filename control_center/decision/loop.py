@@ -348,8 +348,11 @@ def _with_proposer(candidate: Candidate, plugin: str) -> Candidate:
     return replace(candidate, proposed_by=plugin)
 
 
+_PLAIN_TYPES = frozenset({float, int, str, type(None)})
+
+
 def _plain(value):
-    if isinstance(value, float | int | str) or value is None:
+    if type(value) in _PLAIN_TYPES:
         return value
     try:
         return float(value)
