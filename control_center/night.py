@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -169,6 +170,7 @@ class NightRun:
         self.offline: set[str] = set()
         self.alerts = list(alerts)
         self.alert_folder = alert_folder
+        self._stop = threading.Event()
         self._seen = log.last_position()
         """Last log position whose event this night has processed."""
 
@@ -255,7 +257,7 @@ class NightRun:
     def run(self) -> uuid.UUID:
         """Run the night to its end; returns the night id (the correlation id)."""
         self._open_night()
-        while self._heap:
+        while self._heap and not self._stop.is_set():
             self._drain_health_changes()
             self._poll_alert_folder()
             self._catch_up()
@@ -266,8 +268,14 @@ class NightRun:
             getattr(self, f"_on_{happening.kind}")(**happening.data)
         self._drain_health_changes()
         self._catch_up()
-        self._record(NightEnded, stream=self.night_id, reason="end of the simulated span")
+        reason = ("interrupted by the observer" if self._stop.is_set()
+                  else "end of the simulated span")
+        self._record(NightEnded, stream=self.night_id, reason=reason)
         return self.night_id
+
+    def stop(self) -> None:
+        """Ask :meth:`run` (in another thread) to end the night after the current step."""
+        self._stop.set()
 
     def _open_night(self) -> None:
         dark = {s.name: tuple(astro.dark_intervals(s.location, self.start, self.end))

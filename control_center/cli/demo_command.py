@@ -108,7 +108,12 @@ def run_demo(args: argparse.Namespace) -> int:
         except (OSError, RuntimeError, TimeoutError) as exc:
             return _fail(f"cannot start the site nodes: {exc}")
         gc.freeze()   # the set-up's objects live all night: keep them out of collections
-        night = run.run()
+        if args.headless or args.json or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            night = run.run()
+        else:
+            night = _night_in_console(run, args.db)
+            if night is None:
+                return 1   # the night failed (the console showed why); the log keeps it all
         report = NightReport()
         for recorded in log.read():
             report.apply(recorded)
@@ -118,10 +123,36 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        if not args.headless:
-            print("(the terminal UI is not built yet; printing the night report)\n")
         print(format_report(figures, log_url=args.db))
     return 0
+
+
+def _night_in_console(run, db: str):
+    """Run the night in a background thread under the observer's console.
+
+    When the observer quits before dawn the night is stopped (its end is
+    recorded as interrupted) and waited for before the sites are closed.
+    Returns the night id.
+    """
+    import threading
+
+    from control_center.cli.ui_command import default_observer
+    from control_center.ui import run_console
+
+    started, finished, result = threading.Event(), threading.Event(), {}
+
+    def night() -> None:
+        started.set()
+        try:
+            result["night"] = run.run()
+        finally:
+            finished.set()
+
+    run_console(db, observer=default_observer(), background=night)
+    run.stop()
+    if started.is_set():
+        finished.wait()
+    return result.get("night")
 
 
 def _in_process_links(network, seed: int, start: datetime, end: datetime) -> dict:

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_observe_parser,
         add_site_node_parser,
     )
+    from control_center.cli.ui_command import add_ui_parser
     from control_center.cli.visibility_command import add_visibility_parser
 
     parser = argparse.ArgumentParser(
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_analyze_parser(commands)
     add_alert_parser(commands)
     add_visibility_parser(commands)
+    add_ui_parser(commands)
     add_log_parser(commands)
     add_explain_parser(commands)
     add_replay_parser(commands)

@@ -1,0 +1,1 @@
+"""Screens pushed over the views (explanations, confirmations, override forms)."""

@@ -1,0 +1,1 @@
+"""The console's views, one module each, and the widgets they share."""
