@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from control_center.eventlog import DEFAULT_DB, LogError
+from control_center.events.summary import payload_summary
 
 if TYPE_CHECKING:
     from control_center.eventlog import EventLog, Recorded
@@ -88,29 +88,12 @@ def _open(db: str) -> EventLog:
     return EventLog.open(db, create=False)
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, datetime):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, UUID):
-        return value.hex[:8]
-    if isinstance(value, list | tuple):
-        return f"[{len(value)}]"
-    if isinstance(value, dict):
-        return "{" + ",".join(list(map(str, value))[:3]) + ("…}" if len(value) > 3 else "}")
-    text = str(value)
-    return repr(text) if (" " in text or not text) else text
-
-
 def format_line(recorded: Recorded, width: int | None = None) -> str:
     """One line of ``log tail``: position, sim time, type, actor, payload summary."""
     event = recorded.event
     sim = recorded.sim_time
     when = sim.strftime("%Y-%m-%d %H:%M:%S") if isinstance(sim, datetime) else "?"
-    summary = " ".join(f"{k}={_short(v)}" for k, v in event.payload().items())
+    summary = payload_summary(event.payload())
     line = f"{recorded.position:>7}  {when}  {recorded.type_name:<22}  {recorded.actor:<18}  " \
            f"{summary}"
     if width is not None and len(line) > width:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from control_center.eventlog import LogError
 from control_center.eventlog.envelope import LogEvent
+from control_center.events.summary import payload_summary
 from control_center.ui.model.views import TailFilter, TailRow
 
 __all__ = ["LogTail", "summarize", "tail_from_log", "tail_row"]
@@ -139,27 +138,7 @@ def summarize(event: Any, payload: dict | None = None) -> str:
             pass
     payload = payload if payload is not None else (
         event.payload() if hasattr(event, "payload") else {})
-    return " ".join(f"{k}={_short(v)}" for k, v in payload.items()
-                    if k not in ("originator_id", "originator_version"))
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, datetime):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, UUID):
-        return value.hex[:8]
-    if isinstance(value, list | tuple):
-        return f"[{len(value)}]"
-    if isinstance(value, dict):
-        return "{" + ",".join(list(map(str, value))[:3]) + ("…}" if len(value) > 3 else "}")
-    text = str(value)
-    if len(text) > 60:
-        text = text[:59] + "…"
-    return repr(text) if (" " in text or not text) else text
+    return payload_summary(payload, max_chars=60)
 
 
 def _why(reason: str) -> str:
