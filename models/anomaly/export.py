@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_metadata import sealed_onnx
+
 __all__ = ["check_onnx", "export_onnx", "write_artefacts", "write_card"]
 
 INPUT_NAME = "thumbnails"
@@ -35,7 +37,6 @@ def export_onnx(model: Any, metadata: dict[str, Any], input_shape: tuple[int, ..
     input_shape : tuple of int
         ``(C, H, W)`` of one input.
     """
-    import onnx
     import torch
 
     from models.anomaly.model import WithLatent
@@ -48,13 +49,7 @@ def export_onnx(model: Any, metadata: dict[str, Any], input_shape: tuple[int, ..
                       dynamo=False, dynamic_axes={INPUT_NAME: {0: "batch"},
                                                   OUTPUT_NAME: {0: "batch"},
                                                   LATENT_NAME: {0: "batch"}})
-    proto = onnx.load_from_string(buffer.getvalue())
-    proto.producer_name = "openastro"
-    entry = proto.metadata_props.add()
-    entry.key = METADATA_KEY
-    entry.value = json.dumps(metadata, sort_keys=True)
-    onnx.checker.check_model(proto)
-    return proto.SerializeToString()
+    return sealed_onnx(buffer.getvalue(), metadata, METADATA_KEY)
 
 
 def check_onnx(onnx_bytes: bytes, model: Any, x: np.ndarray, tolerance: float = 1e-4) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from models.fusion.serve import INPUT_NAME, METADATA_KEY, OUTPUT_NAME
+from models.onnx_metadata import sealed_onnx
 
 __all__ = ["check_onnx", "export_onnx", "write_artefacts"]
 
@@ -19,7 +20,6 @@ OPSET = 17
 
 def export_onnx(model: Any, metadata: dict[str, Any]) -> bytes:
     """The error model as ONNX bytes (dynamic batch of measurements), ``metadata`` embedded."""
-    import onnx
     import torch
 
     class _Flat(torch.nn.Module):
@@ -35,13 +35,7 @@ def export_onnx(model: Any, metadata: dict[str, Any]) -> bytes:
     torch.onnx.export(_Flat(model).eval(), (dummy,), buffer, input_names=[INPUT_NAME],
                       output_names=[OUTPUT_NAME], opset_version=OPSET, dynamo=False,
                       dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
-    proto = onnx.load_from_string(buffer.getvalue())
-    proto.producer_name = "openastro"
-    entry = proto.metadata_props.add()
-    entry.key = METADATA_KEY
-    entry.value = json.dumps(metadata, sort_keys=True)
-    onnx.checker.check_model(proto)
-    return proto.SerializeToString()
+    return sealed_onnx(buffer.getvalue(), metadata, METADATA_KEY)
 
 
 def check_onnx(onnx_bytes: bytes, model: Any, x: np.ndarray, tolerance: float = 1e-5) -> float:
