@@ -13,8 +13,11 @@ with these additions:
 - encoding and decoding take the fast paths of :mod:`.fastjson` (same bytes,
   same objects), and each topic is resolved once;
 - bodies longer than :data:`COMPRESS_ABOVE` bytes (the candidate tables of a
-  decision) are stored zlib-compressed behind the marker byte ``Z`` (a JSON
-  body always starts with ``{``); the chain hashes the stored bytes.
+  decision) are stored zlib-compressed behind a marker byte (a JSON body
+  always starts with ``{``): ``Y`` keeps the envelope plain in front, so
+  readers of envelopes decompress nothing; ``Z`` (the whole body compressed)
+  is what earlier versions wrote and still reads. The chain hashes the stored
+  bytes.
 """
 
 from __future__ import annotations
@@ -30,14 +33,18 @@ from eventsourcing.utils import TopicError, get_topic, resolve_topic
 from control_center.eventlog.chain import HEADER_SIZE
 from control_center.eventlog.envelope import LogEvent
 from control_center.eventlog.errors import LogCorrupt, LogSchemaTooNew
-from control_center.eventlog.fastjson import COMPRESSED_MARK, StateCodec, uuid_from_db
+from control_center.eventlog.fastjson import (
+    StateCodec,
+    compress_body,
+    decompress_body,
+    uuid_from_db,
+)
 from control_center.eventlog.records import UnknownEvent
 
 __all__ = ["COMPRESS_ABOVE", "LogMapper", "TypeInfo", "topic_of"]
 
 COMPRESS_ABOVE = 4096
 """Bodies longer than this are stored compressed."""
-_ZLIB_MARK = COMPRESSED_MARK
 
 _new = object.__new__
 _set = object.__setattr__
@@ -102,7 +109,7 @@ class LogMapper(Mapper):
             state["class_version"] = class_version
         body = self.codec.encode_state(state)
         if len(body) > COMPRESS_ABOVE:
-            body = _ZLIB_MARK + zlib.compress(body, 1)
+            body = compress_body(body)
         return StoredEvent(originator_id=originator_id, originator_version=originator_version,
                            topic=get_topic(cls), state=body)
 
@@ -152,8 +159,7 @@ class LogMapper(Mapper):
             If the body cannot be decoded.
         """
         try:
-            if body[:1] == _ZLIB_MARK:
-                body = zlib.decompress(body[1:])
+            body = decompress_body(body)
             state = self.codec.decode_state(body)
         except (ValueError, TypeError, zlib.error) as e:  # JSON, utf-8, zlib, transcoding
             raise LogCorrupt(self.url, f"record {position} ({topic}): body cannot be "

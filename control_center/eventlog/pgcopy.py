@@ -40,8 +40,11 @@ def _escape_like(text: str) -> str:
 def page_query(table: str, *, after: int | None, before: int | None, reverse: bool,
                limit: int, topics: Sequence[str] | None = None,
                type_names: Sequence[str] | None = None,
-               stream: UUID | None = None) -> tuple[str, tuple]:
-    """The ``SELECT`` of one page and its parameters (psycopg2 ``%s`` style)."""
+               stream: UUID | None = None, prefix: int | None = None) -> tuple[str, tuple]:
+    """The ``SELECT`` of one page and its parameters (psycopg2 ``%s`` style).
+
+    ``prefix``: select only the first ``prefix`` bytes of each state.
+    """
     where: list[str] = []
     params: list[Any] = []
     if reverse:
@@ -63,7 +66,9 @@ def page_query(table: str, *, after: int | None, before: int | None, reverse: bo
         params.append(str(stream))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     order = "DESC" if reverse else "ASC"
-    return (f"SELECT {_COLUMNS} FROM {table}{clause} ORDER BY id {order} LIMIT {int(limit)}",
+    columns = _COLUMNS if prefix is None else _COLUMNS.replace(
+        "state", f"substring(state from 1 for {int(prefix)})")
+    return (f"SELECT {columns} FROM {table}{clause} ORDER BY id {order} LIMIT {int(limit)}",
             tuple(params))
 
 

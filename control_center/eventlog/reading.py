@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     cast,
+    func,
     or_,
     select,
     type_coerce,
@@ -33,6 +34,7 @@ from control_center.eventlog.pgcopy import CopyFormatError, copy_page, page_quer
 from control_center.eventlog.records import Recorded
 
 __all__ = [
+    "ENVELOPE_PREFIX",
     "PAGE_SIZE",
     "RowFilter",
     "decode_row",
@@ -43,6 +45,9 @@ __all__ = [
 
 PAGE_SIZE = 5000
 """Rows fetched per query."""
+ENVELOPE_PREFIX = 512
+"""Bytes of a state enough for the chain header and the envelope (timestamps and
+actor; of a compressed body, what decompresses to them)."""
 
 
 def topics_of_types(types: Sequence[type]) -> list[str]:
@@ -91,22 +96,24 @@ class RowFilter:
 def iter_rows(engine: Engine, table: Table, url: str, *, after: int = 0,
               before: int | None = None, reverse: bool = False,
               row_filter: RowFilter | None = None,
-              page_size: int | None = None) -> Iterator[list[Any]]:
+              page_size: int | None = None, prefix: int | None = None) -> Iterator[list[Any]]:
     """Yield pages (lists) of ``(id, originator_id, originator_version, topic, state)``.
 
     Forward scans return ids ``> after`` ascending; reverse scans ids
     ``< before`` descending (all when ``before`` is None). ``page_size``
-    defaults to :data:`PAGE_SIZE`.
+    defaults to :data:`PAGE_SIZE`. ``prefix``: fetch only the first ``prefix``
+    bytes of each state (enough for the chain header and the envelope).
     """
     page_size = page_size or PAGE_SIZE
     if engine.dialect.name == "postgresql":
         yield from _iter_rows_postgres(engine, table.name, url, after=after, before=before,
                                        reverse=reverse, row_filter=row_filter,
-                                       page_size=page_size)
+                                       page_size=page_size, prefix=prefix)
         return
     c = table.c
-    base = select(c.id, raw_stream_column(engine, table), c.originator_version, c.topic,
-                  c.state)
+    state = c.state if prefix is None else \
+        type_coerce(func.substr(c.state, 1, prefix), LargeBinary).label("state")
+    base = select(c.id, raw_stream_column(engine, table), c.originator_version, c.topic, state)
     if row_filter is not None:
         base = row_filter.apply(base, table)
     cursor = after if not reverse else before
@@ -131,7 +138,7 @@ def iter_rows(engine: Engine, table: Table, url: str, *, after: int = 0,
 
 def _iter_rows_postgres(engine: Engine, table: str, url: str, *, after: int,
                         before: int | None, reverse: bool, row_filter: RowFilter | None,
-                        page_size: int) -> Iterator[list[Any]]:
+                        page_size: int, prefix: int | None) -> Iterator[list[Any]]:
     """:func:`iter_rows` on PostgreSQL: each page one binary COPY (see :mod:`.pgcopy`)."""
     f = row_filter or RowFilter()
     cursor = before if reverse else after
@@ -139,7 +146,7 @@ def _iter_rows_postgres(engine: Engine, table: str, url: str, *, after: int,
         query, params = page_query(
             table, after=None if reverse else cursor, before=cursor if reverse else None,
             reverse=reverse, limit=page_size, topics=f.topics, type_names=f.type_names,
-            stream=f.stream)
+            stream=f.stream, prefix=prefix)
         try:
             rows = copy_page(engine, query, params)
         except SQLAlchemyError as e:

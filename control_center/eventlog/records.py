@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from control_center.eventlog.envelope import LogEvent
+from control_center.eventlog.errors import LogError
 from control_center.eventlog.fastjson import parse_envelope
 
 __all__ = ["Recorded", "UnknownEvent", "VerifyReport"]
@@ -126,6 +127,14 @@ class Recorded:
         _set_env(self, None)
         return self
 
+    @classmethod
+    def envelope_only(cls, position: int, record_hash: bytes, topic: str,
+                      envelope: tuple[Any, Any, str], mapper: Any) -> Recorded:
+        """A record read for its envelope only (its payload was not fetched)."""
+        self = cls.lazy(position, record_hash, topic, None, mapper)  # type: ignore[arg-type]
+        _set_env(self, envelope)
+        return self
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Recorded is immutable")
 
@@ -140,6 +149,10 @@ class Recorded:
         """
         event = self._event
         if event is None:
+            if self._raw is None:
+                raise LogError(getattr(self._mapper, "url", "?"),
+                               f"record {self.position} was read for its envelope only "
+                               "(a projection with envelope_only = True read a payload)")
             originator_id, version, body = self._raw
             event = self._mapper.decode(self.position, originator_id, version, self.topic, body)
             object.__setattr__(self, "_event", event)

@@ -24,12 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from control_center.clock import Clock, RealClock
 from control_center.eventlog.batch import Batch
+from control_center.eventlog.chain import HEADER_SIZE
 from control_center.eventlog.codec import LogMapper
 from control_center.eventlog.dberrors import translate_db_error
 from control_center.eventlog.envelope import LogEvent
+from control_center.eventlog.fastjson import parse_envelope
 from control_center.eventlog.location import LogLocation, check_sqlite_file, locate
 from control_center.eventlog.opening import prepare_storage
 from control_center.eventlog.reading import (
+    ENVELOPE_PREFIX,
     RowFilter,
     decode_row,
     iter_rows,
@@ -303,7 +306,8 @@ class EventLog(Application):
 
     def read(self, after: int = 0, limit: int | None = None, *,
              types: Sequence[type] | None = None,
-             type_names: Sequence[str] | None = None) -> Iterator[Recorded]:
+             type_names: Sequence[str] | None = None,
+             envelope_only: bool = False) -> Iterator[Recorded]:
         """Yield recorded events in global order, from position ``after + 1``.
 
         Parameters
@@ -316,9 +320,16 @@ class EventLog(Application):
             Keep only these event classes (and their subclasses).
         type_names : sequence of str, optional
             Keep only events whose class has one of these names.
+        envelope_only : bool
+            Fetch only each record's envelope (type, position, actor, times): much
+            less to read when payloads are large; reading ``.event`` then raises
+            :class:`~control_center.eventlog.errors.LogError`.
         """
-        yield from self._scan(after=after, limit=limit, row_filter=self._filter(types,
-                                                                              type_names))
+        row_filter = self._filter(types, type_names)
+        if envelope_only:
+            yield from self._scan_envelopes(after=after, limit=limit, row_filter=row_filter)
+        else:
+            yield from self._scan(after=after, limit=limit, row_filter=row_filter)
 
     def read_reverse(self, before: int | None = None, limit: int | None = None, *,
                      types: Sequence[type] | None = None,
@@ -343,6 +354,25 @@ class EventLog(Application):
         for rows in iter_rows(self._engine, self._table, self.url, **kwargs):
             for row in rows:
                 yield decode_row(mapper, row)
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+    def _scan_envelopes(self, *, after: int, limit: int | None,
+                        row_filter: RowFilter | None) -> Iterator[Recorded]:
+        mapper = self.mapper
+        count = 0
+        for rows in iter_rows(self._engine, self._table, self.url, after=after,
+                              row_filter=row_filter, prefix=ENVELOPE_PREFIX):
+            for position, _stream, _version, topic, state in rows:
+                if type(state) is not bytes:
+                    state = bytes(state)
+                envelope = parse_envelope(state[HEADER_SIZE:])
+                if envelope is None:  # an unusual body: read it whole
+                    yield next(self._scan(after=position - 1, limit=1))
+                else:
+                    yield Recorded.envelope_only(position, state[32:64], topic, envelope,
+                                                 mapper)
                 count += 1
                 if limit is not None and count >= limit:
                     return

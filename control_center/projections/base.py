@@ -64,6 +64,10 @@ class Projection:
     handles : tuple of type or None
         Event classes (with subclasses) the projection reads; others are
         skipped without being decoded. None: every event.
+    envelope_only : bool
+        The projection reads only each record's envelope (``topic``,
+        ``position``, ``envelope``, ``actor``, ``sim_time``; never ``event``):
+        payloads are then not even fetched.
     position : int
         Position of the last record folded (0: none).
     """
@@ -71,6 +75,7 @@ class Projection:
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
     handles: ClassVar[tuple[type, ...] | None] = None
+    envelope_only: ClassVar[bool] = False
     position: int = 0
 
     def apply(self, recorded: Recorded) -> None:
@@ -205,7 +210,8 @@ class ProjectionStore:
               progress: Callable[[int], None] | None) -> int:
         apply = projection.apply
         folded = 0
-        for recorded in self.log.read(after=projection.position):
+        for recorded in self.log.read(after=projection.position,
+                                      envelope_only=projection.envelope_only):
             apply(recorded)
             folded += 1
             if progress is not None and folded % 10000 == 0:

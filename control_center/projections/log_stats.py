@@ -49,6 +49,7 @@ class LogStats(Projection):
 
     name = "log-stats"
     version = 1
+    envelope_only = True
 
     def __init__(self) -> None:
         self.events = 0

@@ -120,6 +120,19 @@ def test_projections_rebuild_identical(pg_database: str) -> None:
                                                   "site:paranal": 5}
 
 
+def test_envelope_only_reads_match_full_reads(pg_database: str) -> None:
+    """Envelope-only reads fetch a prefix of each body, compressed or not."""
+    with EventLog.open(pg_database) as log:
+        fill(log, 3)
+        with log.batch(actor="observer:ana", sim_time=T0) as b:
+            b.add(Note, stream=uuid.uuid4(), text="x" * 20 + "".join(
+                f"{i / 7:.6f}" for i in range(3000)))  # long enough to be compressed
+        full = [(r.position, r.topic, r.envelope) for r in log.read()]
+        assert [(r.position, r.topic, r.envelope) for r in log.read(envelope_only=True)] \
+            == full
+        assert full[-1][2][2] == "observer:ana"
+
+
 def test_two_writers_alternating_keep_one_chain(pg_database: str) -> None:
     first = EventLog.open(pg_database)
     second = EventLog.open(pg_database)
