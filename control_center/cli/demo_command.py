@@ -38,6 +38,9 @@ def add_demo_parser(commands: argparse._SubParsersAction) -> None:
                    help="watch DIR for VOEvent / GCN notices and act on each as it appears")
     p.add_argument("--no-simulated-alerts", action="store_true",
                    help="leave out the simulated alert stream (GRBs, gravitational waves)")
+    p.add_argument("--models-dir", metavar="DIR",
+                   help="model registry store: promoted models are pushed to the site nodes "
+                        "from here (default: models/ next to a SQLite log)")
     p.add_argument("--headless", action="store_true", help="no terminal UI; print the report")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run_demo)
@@ -181,7 +184,21 @@ def _site_node_links(stack: ExitStack, run, network, args, start: datetime,
         link = GrpcSiteLink(client, site.name, start=start, end=end)
         stack.callback(link.close)
         links[site.name] = link
+    _model_services(stack, run, {name: link.client for name, link in links.items()}, args)
     return links
+
+
+def _model_services(stack: ExitStack, run, clients: dict, args) -> None:
+    """Push promoted models to the site nodes and watch their inputs for drift."""
+    from control_center.model_registry.services import ModelServices
+    from control_center.model_registry.store import ModelStore, StoreError, default_store_dir
+
+    try:
+        directory = args.models_dir or default_store_dir(args.db)
+    except StoreError as e:
+        print(f"openastro demo: model distribution off ({e})", file=sys.stderr)
+        return
+    stack.enter_context(ModelServices(run.log, clients, store=ModelStore(directory)))
 
 
 def format_report(figures: dict, log_url: str = "") -> str:

@@ -15,8 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
     from control_center.cli.alert_command import add_alert_parser
     from control_center.cli.analyze_command import add_analyze_parser
     from control_center.cli.audit_commands import add_explain_parser, add_replay_parser
+    from control_center.cli.dataset_command import add_dataset_parser
     from control_center.cli.demo_command import add_demo_parser
     from control_center.cli.log_commands import add_log_parser
+    from control_center.cli.models_command import add_models_parser
     from control_center.cli.override_command import add_override_parser
     from control_center.cli.plugin_commands import add_plugins_parser
     from control_center.cli.site_commands import (
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_observe_parser,
         add_site_node_parser,
     )
+    from control_center.cli.train_command import add_retrain_parser, add_train_parser
     from control_center.cli.ui_command import add_ui_parser
     from control_center.cli.visibility_command import add_visibility_parser
 
@@ -43,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_parser(commands)
     add_override_parser(commands)
     add_plugins_parser(commands)
+    add_dataset_parser(commands)
+    add_train_parser(commands)
+    add_retrain_parser(commands)
+    add_models_parser(commands)
     add_site_node_parser(commands)
     add_certs_parser(commands)
     add_observe_parser(commands)

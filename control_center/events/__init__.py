@@ -13,6 +13,14 @@ from control_center.events.decision import (
     DecisionTriggered,
     NoAssignment,
 )
+from control_center.events.model import (
+    ModelDeployed,
+    ModelPromoted,
+    ModelRejected,
+    ModelStale,
+    ModelTrained,
+    RetrainingProposed,
+)
 from control_center.events.night import NightEnded, NightStarted
 from control_center.events.observation import (
     ObservationAssigned,
@@ -50,6 +58,11 @@ __all__ = [
     "CandidatesScored",
     "DecisionTriggered",
     "FrameAnalyzed",
+    "ModelDeployed",
+    "ModelPromoted",
+    "ModelRejected",
+    "ModelStale",
+    "ModelTrained",
     "NightEnded",
     "NightStarted",
     "NoAssignment",
@@ -61,6 +74,7 @@ __all__ = [
     "ObservationRequested",
     "PluginFailed",
     "PriorityChanged",
+    "RetrainingProposed",
     "SiteConditionsChanged",
     "SiteHealthChanged",
     "TargetForced",
