@@ -97,6 +97,13 @@ def train_error_model(train: FusionSet, val: FusionSet, *, seed: int, epochs: in
     return model, {"best_val_nll": best[0], "best_epoch": best[2], **losses}
 
 
+def promotion_metric(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What a new version must beat: RMSE / inverse variance's under misreported sigmas."""
+    return {"name": "rmse_ratio_misreported",
+            "value": float(metrics["fusion"]["misreported"]["rmse_ratio"]),
+            "higher_is_better": False}
+
+
 def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
     p = argparse.ArgumentParser(prog="python -m models.fusion.train",
@@ -109,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=here, help=f"output directory (default {here})")
     p.add_argument("--name", default="fusion-v1", help="model name (default fusion-v1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--quick", action="store_true",
+                   help="a toy-size run (seconds): 3,000 objects, 30 states, 2 epochs")
     args = p.parse_args(argv)
+    if args.quick:
+        args.objects, args.states, args.epochs = 3000, 30, 2
     try:
         import torch
     except ImportError:
@@ -160,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics = evaluate_all(fuse, args.seed)
     meta["metrics"] = metrics
+    meta["version"] = args.name.rpartition("-")[2]
+    meta["promotion_metric"] = promotion_metric(metrics)
     onnx_bytes = export_onnx(model, meta)
     full = write_artefacts(args.out, args.name, onnx_bytes, meta, xs[:64])
     table = markdown_table(metrics)
