@@ -24,6 +24,11 @@ Kinds (:data:`ARTEFACT_KINDS`):
 ``bad_readout``  row-to-row offsets, banding, one amplifier's level jumped
 ``stray_light``  a strong gradient of scattered light from one side
 ``frost``        ice on the window: mottled absorbing patches toward the edges
+``ghost``        an out-of-focus reflection: a large faint ring (or disc) of light
+``pickup_noise`` electronic interference: a faint oblique sinusoidal pattern in the charge
+
+``ghost`` and ``pickup_noise`` were added after the anomaly model's inputs were
+designed, as kinds it has never been tuned on.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ __all__ = ["ARTEFACT_KINDS", "Layers", "apply_bad_readout", "check_kinds", "halo
            "inject_artefacts", "tracking_record", "tracking_trail"]
 
 ARTEFACT_KINDS = ("satellite", "aircraft", "cosmic_rays", "tracking", "hot_columns", "clouds",
-                  "dew", "fog", "defocus", "new_source", "bad_readout", "stray_light", "frost")
+                  "dew", "fog", "defocus", "new_source", "bad_readout", "stray_light", "frost", "ghost",
+                  "pickup_noise")
 """Every kind of anomaly :func:`simulator.frames.render_frame` can inject."""
 
-_LAYER_ORDER = ("frost", "dew", "fog", "clouds", "stray_light", "satellite", "aircraft",
-                "hot_columns", "cosmic_rays")
+_LAYER_ORDER = ("frost", "dew", "fog", "clouds", "stray_light", "ghost", "satellite",
+                "aircraft", "hot_columns", "cosmic_rays", "pickup_noise")
 
 
 def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
@@ -281,9 +287,41 @@ def _cosmic_rays(layers: Layers, rng: np.random.Generator) -> dict[str, Any]:
     return {"n_hits": n}
 
 
+def _ghost(layers: Layers, rng: np.random.Generator) -> dict[str, Any]:
+    h, w = layers.sources.shape
+    side = min(h, w)
+    r_out = float(rng.uniform(0.06, 0.18)) * side
+    r_in = r_out * float(rng.uniform(0.0, 0.6))
+    x0, y0 = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
+    level = float(rng.uniform(0.5, 2.0)) * layers.noise_e
+    yy, xx = np.ogrid[0:h, 0:w]
+    r = np.sqrt((xx - np.float32(x0)) ** 2 + (yy - np.float32(y0)) ** 2)
+    edge = np.float32(max(1.0, 0.05 * r_out))
+    ring = (np.clip((np.float32(r_out) - r) / edge, 0.0, 1.0)
+            * np.clip((r - np.float32(r_in)) / edge, 0.0, 1.0))
+    layers.sources += np.float32(level) * ring.astype(np.float32)
+    return {"x0": round(x0, 1), "y0": round(y0, 1), "r_out_px": round(r_out, 1),
+            "r_in_px": round(r_in, 1), "level_e": round(level, 1)}
+
+
+def _pickup_noise(layers: Layers, rng: np.random.Generator) -> dict[str, Any]:
+    h, w = layers.additive.shape
+    amp = float(rng.uniform(0.4, 1.2)) * layers.noise_e
+    period = float(rng.uniform(6.0, 40.0))
+    angle = float(rng.uniform(0.0, math.pi))
+    phase = float(rng.uniform(0.0, 2.0 * math.pi))
+    along = (np.arange(w, dtype=np.float32)[None, :] * np.float32(math.cos(angle))
+             + np.arange(h, dtype=np.float32)[:, None] * np.float32(math.sin(angle)))
+    layers.additive += np.float32(amp) * np.sin(np.float32(2.0 * math.pi / period) * along
+                                                + np.float32(phase))
+    return {"amplitude_e": round(amp, 1), "period_px": round(period, 1),
+            "angle_deg": round(math.degrees(angle), 1)}
+
+
 _APPLY = {"dew": _dew, "fog": _fog, "clouds": _clouds, "frost": _frost,
           "stray_light": _stray_light, "satellite": _satellite, "aircraft": _aircraft,
-          "hot_columns": _hot_columns, "cosmic_rays": _cosmic_rays}
+          "hot_columns": _hot_columns, "cosmic_rays": _cosmic_rays, "ghost": _ghost,
+          "pickup_noise": _pickup_noise}
 
 
 def apply_bad_readout(adu: np.ndarray, rng: np.random.Generator, noise_adu: float,

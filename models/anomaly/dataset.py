@@ -206,6 +206,13 @@ def image_statistics(data: np.ndarray, ext: Extraction, quality: Quality) -> np.
     return np.nan_to_num(np.asarray(stats, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def kind_offset(kind: str) -> int:
+    """Index offset of a kind's items: every kind gets its own observations."""
+    from simulator.artefacts import ARTEFACT_KINDS
+
+    return 0 if kind == "normal" else 100_000 * (1 + ARTEFACT_KINDS.index(kind))
+
+
 def _item(args: tuple[int, str, int, str]) -> tuple[Any, ...]:
     seed, split, index, kind = args
     hdul = render(seed, split, index, kind)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from site_node.edge.thumbnails import ThumbnailSpec, model_input
+from site_node.edge.thumbnails import ThumbnailSpec, align_reference, model_input
 
 __all__ = [
     "METADATA_KEY",
@@ -34,6 +34,7 @@ __all__ = [
     "reconstruction_score",
     "score_components",
     "sha256_hex",
+    "standardised_parts",
 ]
 
 METADATA_KEY = "openastro"
@@ -55,17 +56,21 @@ def score_components(x: np.ndarray, reconstruction: np.ndarray, score: dict[str,
 
     Per channel, the mean of the largest ``top_fraction`` of squared pixel
     errors (a small trail or a bad patch is not diluted by the rest of the
-    frame), divided by its median on normal frames (``channel_scale``). With
-    ``latent_mean`` and ``latent_precision`` in ``score`` and the model's
-    ``latent`` code, one more part: the Mahalanobis distance of the code from
-    the normal frames' codes, divided by ``latent_scale`` (frames unlike any
-    normal one that are nevertheless easy to reconstruct, such as fog).
+    frame; one fraction for all channels or one per channel), divided by its
+    median on normal frames (``channel_scale``). With ``latent_mean`` and
+    ``latent_precision`` in ``score`` and the model's ``latent`` code, one more
+    part: the Mahalanobis distance of the code from the normal frames' codes,
+    divided by ``latent_scale`` (frames unlike any normal one that are
+    nevertheless easy to reconstruct, such as fog).
     """
     n, c = x.shape[:2]
     err = ((x.astype(np.float64) - reconstruction) ** 2).reshape(n, c, -1)
-    k = max(1, round(score.get("top_fraction", 1.0) * err.shape[2]))
-    top = -np.partition(-err, k - 1, axis=2)[:, :, :k]
-    parts = top.mean(axis=2) / np.asarray(score.get("channel_scale", [1.0] * c))
+    fractions = np.broadcast_to(np.asarray(score.get("top_fraction", 1.0), float), (c,))
+    parts = np.empty((n, c))
+    for ch in range(c):
+        k = max(1, round(float(fractions[ch]) * err.shape[2]))
+        parts[:, ch] = -np.partition(-err[:, ch], k - 1, axis=1)[:, :k].mean(axis=1)
+    parts /= np.asarray(score.get("channel_scale", [1.0] * c))
     if latent is not None and "latent_mean" in score:
         d = latent.astype(np.float64) - np.asarray(score["latent_mean"])
         maha = np.sqrt(np.einsum("ni,ij,nj->n", d, np.asarray(score["latent_precision"]), d))
@@ -73,22 +78,51 @@ def score_components(x: np.ndarray, reconstruction: np.ndarray, score: dict[str,
     return parts
 
 
-def reconstruction_score(x: np.ndarray, reconstruction: np.ndarray, score: dict[str, Any],
-                         latent: np.ndarray | None = None) -> np.ndarray:
-    """Anomaly scores ``(N,)`` of a batch: the :func:`score_components` combined.
+def standardised_parts(x: np.ndarray, reconstruction: np.ndarray, score: dict[str, Any],
+                       latent: np.ndarray | None = None) -> np.ndarray:
+    """:func:`score_components` in robust standard deviations above normal, ``(N, P)``.
 
-    With ``log_median`` and ``log_mad`` in ``score``, each part is first
-    standardised on a log scale (``(log part - log_median) / log_mad``, from
-    normal training frames), so that every part speaks in the same units:
-    robust standard deviations above normal. ``score["combine"]`` is ``max``
-    (default) or ``mean``.
+    With ``log_median`` and ``log_mad`` in ``score`` each part is standardised
+    on a log scale; parts listed in ``two_sided`` count in absolute value (a
+    channel that is abnormally easy to reconstruct, such as a map of sharp
+    pixels left empty by a defocused or trailed frame, is abnormal too). Parts
+    of the channels listed in ``optional_channels`` are
+    NaN for frames where that channel is all zero (an input the site could not
+    make, such as the difference with a reference the node does not have yet),
+    and so are parts switched off by ``use_parts`` (booleans).
     """
     parts = score_components(x, reconstruction, score, latent)
     if "log_median" in score:
         parts = ((np.log(np.maximum(parts, 1e-12)) - np.asarray(score["log_median"]))
                  / np.asarray(score["log_mad"]))
-    if score.get("combine", "max") == "mean":
-        return parts.mean(axis=1)
+    for j in score.get("two_sided", []):
+        parts[:, j] = np.abs(parts[:, j])   # abnormally small errors count too
+    for ch in score.get("optional_channels", []):
+        missing = ~np.any(x[:, ch].reshape(len(x), -1) != 0, axis=1)
+        parts[missing, ch] = np.nan
+    if "use_parts" in score:
+        parts[:, ~np.asarray(score["use_parts"], bool)] = np.nan
+    return parts
+
+
+def reconstruction_score(x: np.ndarray, reconstruction: np.ndarray, score: dict[str, Any],
+                         latent: np.ndarray | None = None) -> np.ndarray:
+    """Anomaly scores ``(N,)`` of a batch: the :func:`standardised_parts` combined.
+
+    Every part speaks in the same units, robust standard deviations above
+    normal; parts that are NaN (see :func:`standardised_parts`) are left out.
+    ``score["combine"]`` is ``max`` (default), ``mean``, or ``top2`` (the mean
+    of the two largest parts).
+    """
+    parts = standardised_parts(x, reconstruction, score, latent)
+    parts = np.where(np.isnan(parts), -np.inf, parts)
+    how = score.get("combine", "max")
+    if how == "mean":
+        finite = np.isfinite(parts)
+        return np.where(finite, parts, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+    if how == "top2" and parts.shape[1] >= 2:
+        top = -np.partition(-parts, 1, axis=1)[:, :2]
+        return np.where(np.isfinite(top[:, 1]), top.mean(axis=1), top[:, 0])
     return parts.max(axis=1)
 
 
@@ -192,10 +226,26 @@ class AnomalyScorer:
 
     def score(self, data: np.ndarray, image: np.ndarray, background: float, rms: float,
               objects: np.ndarray, *, gain: float | None = None,
-              read_noise_e: float | None = None) -> AnomalyScore:
-        """Score one frame (arguments as :func:`~site_node.edge.thumbnails.model_input`)."""
+              read_noise_e: float | None = None, reference: Any = None,
+              wcs: Any = None) -> AnomalyScore:
+        """Score one frame (arguments as :func:`~site_node.edge.thumbnails.model_input`).
+
+        ``reference`` is the field's reference, used by models whose input has
+        a ``difference`` channel (``oa-thumb-v2``): either an object with
+        ``image`` (background-subtracted pixels) and ``wcs`` (such as
+        :class:`~site_node.edge.references.Reference`), aligned here through
+        ``wcs`` (this frame's WCS), or an already aligned ``(image, valid)``
+        pair. Without one (or when it cannot be aligned) that channel is left
+        out of the score.
+        """
+        aligned = None
+        if reference is not None and "difference" in self.spec.channels:
+            if isinstance(reference, tuple):
+                aligned = reference
+            elif wcs is not None:
+                aligned = align_reference(reference.image, reference.wcs, wcs, image.shape)
         x = model_input(data, image, background, rms, objects, gain=gain,
-                        read_noise_e=read_noise_e, spec=self.spec)[None]
+                        read_noise_e=read_noise_e, spec=self.spec, reference=aligned)[None]
         value = float(self.score_inputs(x)[0])
         verdict = "anomalous" if value > self.threshold else "normal"
         return AnomalyScore(value, verdict, self.model_id)

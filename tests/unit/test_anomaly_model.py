@@ -69,3 +69,48 @@ def test_training_is_seeded_and_export_matches_pytorch() -> None:
     scorer = AnomalyScorer(onnx_bytes)  # metadata embedded in the file
     assert scorer.model_id == f"tiny@{sha256_hex(onnx_bytes)[:12]}"
     assert scorer.score_inputs(x[:3]).shape == (3,)
+
+
+def test_v2_training_drops_the_difference_channel_and_scores_without_it() -> None:
+    pytest.importorskip("torch")
+    from models.anomaly.train import calibrate, train_autoencoder
+    from site_node.edge.anomaly import reconstruction_score
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 0.2, (40, 8, 64, 64)).astype(np.float32)
+    model, _ = train_autoencoder(x[:24], x[24:], seed=0, epochs=1, batch=8, dropout_channel=7)
+    score, threshold = calibrate(model, x[:24], x[24:], far=0.1, top_fraction=0.03,
+                                 optional_channels=(7,))
+    assert score["optional_channels"] == [7] and len(score["log_median"]) == 9
+    import torch
+
+    with torch.no_grad():
+        recon, z = (t.numpy() for t in model.forward_with_latent(torch.from_numpy(x[24:])))
+    with_ref = reconstruction_score(x[24:], recon, score, z)
+    x0 = x[24:].copy()
+    x0[:, 7] = 0.0
+    with torch.no_grad():
+        recon0, z0 = (t.numpy() for t in model.forward_with_latent(torch.from_numpy(x0)))
+    without = reconstruction_score(x0, recon0, score, z0)
+    assert np.all(np.isfinite(with_ref)) and np.all(np.isfinite(without))
+    assert np.mean(with_ref > threshold) <= 0.2
+
+
+@pytest.mark.integration
+def test_quick_training_writes_a_servable_model(tmp_path) -> None:
+    pytest.importorskip("torch")
+    import json
+
+    from models.anomaly.train import main
+    from site_node.edge.anomaly import AnomalyScorer
+
+    assert main(["--quick", "--seed", "1", "--out", str(tmp_path), "--workers", "1",
+                 "--name", "anomaly-v9"]) == 0
+    meta = json.loads((tmp_path / "anomaly-v9.json").read_text())
+    assert meta["version"] == "v9" and meta["promotion_metric"]["name"] == "min_auroc_per_kind"
+    assert set(meta["metrics"]["per_kind"]) == {"satellite", "ghost"}
+    assert meta["tuning"]["held_out_kinds"] == ["ghost"]
+    scorer = AnomalyScorer.from_files(tmp_path / "anomaly-v9.onnx")
+    check = np.load(tmp_path / "anomaly-v9-check.npz")
+    np.testing.assert_allclose(scorer.score_inputs(check["x"]), check["scores"], rtol=1e-4)
+    assert (tmp_path / "card.md").read_text().count("held out") >= 1

@@ -245,3 +245,26 @@ def test_every_kind_renders_at_once() -> None:
     hdul = frame(artefacts=ARTEFACT_KINDS, transients=1)
     assert hdul[0].header["OA_ANOM"].split(",") == list(ARTEFACT_KINDS)
     assert np.isfinite(hdul[0].data).all()
+
+
+def test_ghost_is_a_faint_ring_of_light() -> None:
+    _, _, diff, p, sigma = pair("ghost")
+    yy, xx = np.mgrid[0:N, 0:N]
+    r = np.hypot(xx - p["x0"], yy - p["y0"])
+    inside = (r < p["r_out_px"] - 2) & (r > p["r_in_px"] + 2)
+    assert 0.3 * sigma < np.median(diff[inside]) < 3 * sigma
+    assert abs(np.median(diff[r > p["r_out_px"] + 3])) < 0.1 * sigma
+    if p["r_in_px"] > 6:
+        assert abs(np.median(diff[r < p["r_in_px"] - 3])) < 0.2 * sigma   # a ring, hollow
+
+
+def test_pickup_noise_is_an_oblique_periodic_pattern() -> None:
+    _, _, diff, p, sigma = pair("pickup_noise")
+    t = math.radians(p["angle_deg"])
+    yy, xx = np.mgrid[0:N, 0:N]
+    phase = 2 * math.pi / p["period_px"] * (xx * math.cos(t) + yy * math.sin(t))
+    basis = np.stack([np.sin(phase).ravel(), np.cos(phase).ravel()], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, diff.ravel(), rcond=None)
+    amplitude = math.hypot(*coef)                               # fitted amplitude (ADU)
+    assert 0.3 * sigma < amplitude < 1.5 * sigma
+    assert np.std(diff.ravel() - basis @ coef) < 0.1 * sigma    # nothing else changed
