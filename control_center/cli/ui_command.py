@@ -26,13 +26,17 @@ def add_ui_parser(commands: Any) -> argparse.ArgumentParser:
         "ui", help="the observer's console: a terminal UI over a running network's log",
         description="Open the observer's console on an event log: the network, decisions, "
                     "log, queue and alerts, live; overrides are recorded in the log with the "
-                    "observer's name.")
+                    "observer's name; --replay plays a recorded night back.")
     p.add_argument("--db", default=DEFAULT_DB, metavar="URL",
                    help=f"log: SQLite file or SQLAlchemy URL (default {DEFAULT_DB})")
     p.add_argument("--observer", metavar="NAME", default=None,
                    help="your name, recorded with each override (default: $USER)")
     p.add_argument("--poll", type=float, default=0.1, metavar="SECONDS",
                    help="how often to read new events (default 0.1)")
+    p.add_argument("--replay", action="store_true",
+                   help="play the log's last night back from the log alone (read-only): "
+                        "space plays/pauses, . and , step, + and - change the speed, "
+                        "t jumps to a time, j to a decision")
     p.set_defaults(func=run_ui)
     return p
 
@@ -71,4 +75,5 @@ def run_ui(args: argparse.Namespace) -> int:
                      "(for a plain stream of events use: openastro log tail --follow)")
     from control_center.ui import run_console
 
-    return run_console(args.db, observer=observer, poll_interval=args.poll)
+    return run_console(args.db, observer=observer, poll_interval=args.poll,
+                       replay=getattr(args, "replay", False))

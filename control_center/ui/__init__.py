@@ -7,7 +7,8 @@ imports this package; the CLI imports it lazily.
 Public names (imported lazily, Textual only when used):
 
 - :func:`run_console`: open the console on a log and return when the observer quits;
-- :func:`build_console`: the app itself (for tests and embedding).
+- :func:`build_console`: the app itself (for tests and embedding);
+- ``control_center.ui.replay_app.build_replay``: the auditor's replay of a recorded night.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def build_console(db: str, *, observer: str, **kwargs: Any) -> ObserverConsole:
 
 
 def run_console(db: str, *, observer: str, poll_interval: float | None = None,
-                background: Callable[[], Any] | None = None) -> int:
+                background: Callable[[], Any] | None = None, replay: bool = False) -> int:
     """Run the console on the log at ``db`` until the observer quits; returns 0.
 
     Parameters
@@ -46,12 +47,19 @@ def run_console(db: str, *, observer: str, poll_interval: float | None = None,
         Run in a daemon thread while the console is open, e.g. the demo's
         ``NightRun.run``; the console shows when it ends or fails. Quitting the
         console does not wait for it.
+    replay : bool
+        Play the log's last night back instead of following it (read-only;
+        :mod:`control_center.ui.replay_app`).
     """
     from control_center.ui.app import DEFAULT_POLL_INTERVAL_S
     from control_center.ui.app import build_console as build
 
-    app = build(db, observer=observer, background=background,
-                poll_interval=DEFAULT_POLL_INTERVAL_S if poll_interval is None
-                else poll_interval)
+    interval = DEFAULT_POLL_INTERVAL_S if poll_interval is None else poll_interval
+    if replay:
+        from control_center.ui.replay_app import build_replay
+
+        app = build_replay(db, observer=observer, poll_interval=interval)
+    else:
+        app = build(db, observer=observer, background=background, poll_interval=interval)
     app.run()
     return 0

@@ -43,6 +43,9 @@ __all__ = ["DEFAULT_POLL_INTERVAL_S", "ObserverConsole", "build_console"]
 
 DEFAULT_POLL_INTERVAL_S = 0.1
 """How often the follower asks the log for new events."""
+DRAW_WAIT_S = 0.25
+"""While a burst is folded in several polls, the follower waits up to this long for the
+screen to draw each snapshot before folding on."""
 
 VIEWS: tuple[tuple[str, type[ConsoleView]], ...] = (
     ("network", NetworkView), ("decisions", DecisionsView), ("log", LogView),
@@ -53,6 +56,8 @@ class ObserverConsole(App):
     """The console. Build it with :func:`build_console`."""
 
     CSS_PATH = "console.tcss"
+    read_only: ClassVar[str | None] = None
+    """Why overrides are refused (a replay), None when they are recorded."""
     TITLE = "OpenAstro observer console"
     BINDINGS: ClassVar = [
         Binding("q", "quit", "Quit"),
@@ -71,6 +76,7 @@ class ObserverConsole(App):
         self.log_problem: str | None = None
         self._background = background
         self._wake = threading.Event()
+        self._drawn = threading.Event()
         self._seen_unknown: set[str] = set()
         self._seen_notices: set[str] = set()
 
@@ -113,7 +119,11 @@ class ObserverConsole(App):
             while not worker.is_cancelled:
                 result = self.follower.poll()
                 if result.changed:
-                    self.post_message(SnapshotReady(self.follower.state.snapshot()))
+                    self._drawn.clear()
+                    self.post_message(SnapshotReady(self.follower.snapshot()))
+                    if result.more:
+                        # let the screen draw it before folding on (one GIL for both)
+                        self._drawn.wait(DRAW_WAIT_S)
                 if result.problem != last_problem:
                     last_problem = result.problem
                     self.post_message(LogProblem(result.problem))
@@ -133,6 +143,7 @@ class ObserverConsole(App):
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         snapshot = self.snapshot = message.snapshot
+        self.call_after_refresh(self._drawn.set)
         self.query_one("#status", StatusLine).show(snapshot)
         self.active_view.show(snapshot)
         for topic in snapshot.unknown_types:
@@ -145,6 +156,10 @@ class ObserverConsole(App):
             if notice not in self._seen_notices:
                 self._seen_notices.add(notice)
                 self.notify(notice, severity="warning", timeout=8)
+        self.after_snapshot(snapshot)
+
+    def after_snapshot(self, snapshot: ConsoleSnapshot) -> None:
+        """Called once ``snapshot`` is shown (a hook for subclasses)."""
 
     def on_log_problem(self, message: LogProblem) -> None:
         before, self.log_problem = self.log_problem, message.problem
@@ -159,6 +174,8 @@ class ObserverConsole(App):
         view = self.active_view
         sky = self.view("sky")
         self.follower.sky_site = sky.site if view is sky else None
+        self.follower.feasibility = view is self.view("queue")
+        self.wake_follower()
         if self.snapshot is not None:
             view.show(self.snapshot)
         view.focus_main()
@@ -186,6 +203,10 @@ class ObserverConsole(App):
         from control_center.ui.screens.override_dialog import OverrideDialog
 
         override = message.override
+        if self.read_only is not None:
+            self.notify(f"{self.read_only} ({override.summary})", title="Read-only",
+                        severity="warning", timeout=5)
+            return
 
         def answered(answers: dict | None) -> None:
             if answers is not None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ACTIONS", "DESTRUCTIVE", "Field", "Override", "apply_override"]
+__all__ = ["ACTIONS", "DESTRUCTIVE", "Field", "Override", "acknowledge_anomaly",
+           "apply_override"]
 
-ACTIONS = ("pause", "resume", "veto", "force", "set_priority", "rate", "acknowledge_alert")
-"""The functions of :mod:`control_center.overrides` the console calls."""
+ACTIONS = ("pause", "resume", "veto", "force", "set_priority", "rate", "acknowledge_alert",
+           "acknowledge_anomaly")
+"""The functions of :mod:`control_center.overrides` the console calls (and
+:func:`acknowledge_anomaly`, this module's)."""
 DESTRUCTIVE = frozenset({"pause", "veto", "force"})
 """Overrides that change what the telescopes do: the console asks for confirmation."""
 _NEEDS_NETWORK = frozenset({"pause", "resume", "veto", "force"})
@@ -90,7 +93,8 @@ def apply_override(url: str, override: Override, observer: str) -> Any:
     from control_center import overrides
     from control_center.eventlog import EventLog
 
-    function = getattr(overrides, override.action)
+    function = (acknowledge_anomaly if override.action == "acknowledge_anomaly"
+                else getattr(overrides, override.action))
     with EventLog.open(url, create=False) as log:
         newest = next(iter(log.read_reverse(limit=1)), None)
         if newest is None or newest.sim_time is None:
@@ -113,3 +117,41 @@ def _night_network(log: Any) -> Any:
         return network_from_dict(night.event.network, source=night.event.network_source)
     except NetworkFileError as exc:
         raise OverrideError(f"the night's network cannot be read: {exc}") from None
+
+
+def acknowledge_anomaly(log: Any, *, observer: str, sim_time: Any, observation_id: str,
+                        note: str = "") -> Any:
+    """Acknowledge the anomalies found in one observation (an anomalous frame, transients).
+
+    Recorded as ``AlertAcknowledged`` with ``alert_id`` ``anomaly:<observation_id>``
+    (the Alerts view's key), by ``observer:<observer>``, like every override.
+
+    Raises
+    ------
+    control_center.overrides.OverrideError
+        When the log holds no anomalous frame nor detection in that observation, or the
+        observer's name is not one word.
+    """
+    from control_center.eventlog import stream_id
+    from control_center.events import FrameAnalyzed, TransientDetected
+    from control_center.events.override import AlertAcknowledged
+    from control_center.overrides import OverrideError
+    from control_center.ui.model.alerts_fold import ANOMALOUS_VERDICTS, anomaly_key
+
+    observer = observer.strip()
+    if not observer or any(c.isspace() for c in observer):
+        raise OverrideError(f"observer name must be one word, got {observer!r}")
+    found = False
+    for recorded in log.read(types=[FrameAnalyzed, TransientDetected]):
+        event = recorded.event
+        if event.observation_id == observation_id and (
+                isinstance(event, TransientDetected)
+                or (event.measures or {}).get("verdict") in ANOMALOUS_VERDICTS):
+            found = True
+            break
+    if not found:
+        raise OverrideError(f"no anomaly nor detection in observation {observation_id!r} "
+                            f"in {log.url}")
+    with log.batch(actor=f"observer:{observer}", sim_time=sim_time) as batch:
+        return batch.add(AlertAcknowledged, stream=stream_id("observer", observer),
+                         observer=observer, alert_id=anomaly_key(observation_id), note=note)

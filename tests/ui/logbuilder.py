@@ -30,6 +30,7 @@ from control_center.events import (
     ObservationRequested,
     SiteConditionsChanged,
     SiteHealthChanged,
+    TransientDetected,
 )
 from control_center.events.decision import CANDIDATE_FIELDS, to_columns
 from control_center.network import Network, load_network
@@ -80,12 +81,15 @@ class LogBuilder:
 
     def request(self, request_id: str, *, target: str = "NGC1234", program: str = "galaxies",
                 kind: str = "science", priority: float = 5.0, filters=("g", "r"),
-                repeats: int = 1, minutes: float = 0) -> None:
+                repeats: int = 1, minutes: float = 0, ra_deg: float = 150.0,
+                dec_deg: float = -20.0, not_before: datetime | None = None,
+                not_after: datetime | None = None) -> None:
         with self._batch("control-center", minutes) as b:
             b.add(ObservationRequested, stream=stream_id("request", request_id),
                   request_id=request_id, program=program, kind=kind, target=target,
-                  ra_deg=150.0, dec_deg=-20.0, filters=list(filters), exposure_s=60.0,
-                  priority=priority, repeats=repeats, not_before=None, not_after=None)
+                  ra_deg=ra_deg, dec_deg=dec_deg, filters=list(filters), exposure_s=60.0,
+                  priority=priority, repeats=repeats, not_before=not_before,
+                  not_after=not_after)
 
     def conditions(self, site: str, minutes: float, *, open: bool = True, seeing: float = 0.9,
                    sky: float = 21.5, cloud: float = 0.1, reason: str = "") -> None:
@@ -166,6 +170,23 @@ class LogBuilder:
                   observation_id=observation_id, request_id=request_id, site=site,
                   telescope=telescope, filter=filter, started=self.at(minutes - 10),
                   ended=self.at(minutes), reason=reason)
+
+    def anomaly(self, minutes: float, observation_id: str, site: str, telescope: str, *,
+                verdict: str = "anomalous", score: float | None = 0.93,
+                transients: int = 0) -> None:
+        """The edge pipeline's measures of a frame (flagged ``verdict``), and ``transients``
+        detections in it."""
+        stream = stream_id("observation", observation_id)
+        with self._batch(f"site:{site}", minutes) as b:
+            b.add(FrameAnalyzed, stream=stream, observation_id=observation_id, site=site,
+                  telescope=telescope, seq=2, pipeline="edge",
+                  measures={"zero_point": 24.0, "fwhm_arcsec": 1.1, "n_sources": 12,
+                            "verdict": verdict, "anomaly_score": score,
+                            "n_transients": transients}, error="")
+            for i in range(transients):
+                b.add(TransientDetected, stream=stream, observation_id=observation_id,
+                      site=site, telescope=telescope, filter="r", ra_deg=150.01 + i,
+                      dec_deg=-20.0, mag=18.5 + i, snr=25.0, detector="edge")
 
     def alert(self, minutes: float, alert_id: str, short_id: str, *, kind: str = "grb",
               priority: float = 9.0, observable: bool = True, note: str = "") -> None:

@@ -71,8 +71,9 @@ def test_a_file_that_is_not_a_log_is_named_in_the_notice(tmp_path: Path) -> None
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.log_problem is not None, what="the problem")
             assert "notes.db" in app.log_problem
-            await pilot.press("4")
-            assert app.query_one("#views").active == "queue"
+            await pilot.press("4")                   # the console stays usable
+            await until(pilot, lambda: app.query_one("#views").active == "queue",
+                        what="the Queue view")
 
     asyncio.run(scenario())
 

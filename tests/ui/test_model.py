@@ -37,7 +37,7 @@ def test_network_view_shows_each_site_and_what_each_telescope_does(tmp_path: Pat
     assert -8 < pachon.sun_alt_deg < -6
     assert pachon.open is True and pachon.seeing_arcsec == pytest.approx(0.95)
     assert hanle.open is False and hanle.weather_reason == "cloud cover 0.91 > 0.7"
-    assert pachon.link == "unknown"
+    assert pachon.link == "in-process"     # it reports, but no link health was ever recorded
     scopes = {t.name: t for s in snap.sites for t in s.telescopes}
     busy = scopes["pachon-1m"]
     assert (busy.state, busy.target, busy.filter) == ("observing", "VAR-0042", "g")
@@ -138,6 +138,7 @@ def test_sites_outside_the_network_and_sites_that_go_away(tmp_path: Path) -> Non
     sites = {s.name: s for s in follower.state.snapshot().sites}
     assert sites["atacama-new"].in_network is False and sites["atacama-new"].phase == "?"
     assert sites["la-palma"].link == "offline" and "UNAVAILABLE" in sites["la-palma"].link_reason
+    assert sites["hanle"].link == "unknown"      # nothing from it yet: no claim made
     one_site = load_network()
     one_site = type(one_site)(one_site.name, one_site.sites[:1], "test")
     with EventLog.open(db, durable=False) as log:

@@ -60,12 +60,22 @@ def test_decisions_view(snap_compare, fixed_db) -> None:
     assert shot(snap_compare, fixed_db, ("2",))
 
 
+def newest_row_in_view(app) -> bool:
+    """The Log view's table has scrolled its cursor (the newest event) into view (a
+    table brought to the front scrolls once laid out: a refresh or two after the key)."""
+    from control_center.ui.views.live_table import LiveTable
+
+    table = app.view("log").query_one(LiveTable)
+    return table.row_count > 0 and table.scroll_y > 0 and \
+        table.cursor_row < table.scroll_y + table.size.height - 1
+
+
 def test_log_view(snap_compare, fixed_db) -> None:
-    assert shot(snap_compare, fixed_db, ("3",))
+    assert shot(snap_compare, fixed_db, ("3",), wait=newest_row_in_view)
 
 
 def test_queue_view(snap_compare, fixed_db) -> None:
-    assert shot(snap_compare, fixed_db, ("4",))
+    assert shot(snap_compare, fixed_db, ("4",), wait=lambda app: app.snapshot.feasibility)
 
 
 def test_alerts_view(snap_compare, fixed_db) -> None:
@@ -90,3 +100,23 @@ def test_sky_view(snap_compare, fixed_db) -> None:
 
 def test_trends_view(snap_compare, fixed_db) -> None:
     assert shot(snap_compare, fixed_db, ("7",), size=(100, 30))
+
+
+def test_replay_at_a_fixed_position(snap_compare, fixed_db) -> None:
+    from control_center.ui.replay_app import build_replay
+
+    app = build_replay(fixed_db, observer="audit", poll_interval=0.05)
+    app.animation_level = "none"
+
+    def at(index: int):
+        return lambda: app.snapshot is not None and app.snapshot.replay is not None \
+            and app.snapshot.replay.index == index
+
+    async def run_before(pilot) -> None:
+        await until(pilot, at(1), timeout=30, what="the replay")
+        app.follower.seek_index(20)         # the second assignment, 23:12
+        app.wake_follower()
+        await until(pilot, at(20), timeout=30, what="event 20")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

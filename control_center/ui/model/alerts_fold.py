@@ -1,7 +1,14 @@
-"""The Alerts view's fold: notices received, rejected or retracted, and their follow-ups.
+"""The Alerts view's fold: notices received, rejected or retracted, anomalies found in
+frames, and the follow-ups of each.
 
-A follow-up is any request or observation whose ``request_id`` starts with
-``alert:<short_id>`` (how the alert responder names its candidates).
+A follow-up of an alert is any request or observation whose ``request_id``
+starts with ``alert:<short_id>`` (how the alert responder names its
+candidates). An *anomaly* is an observation whose frame the edge pipeline
+flagged (``FrameAnalyzed.measures["verdict"]`` in :data:`ANOMALOUS_VERDICTS`)
+or in which transients were detected (``TransientDetected``): one row per
+observation, keyed ``anomaly:<observation_id>`` (what an acknowledgement
+names); its follow-ups are the observations whose request id starts with
+``followup:<observation_id>:`` (how the follow-up planner names them).
 """
 
 from __future__ import annotations
@@ -13,15 +20,26 @@ from control_center.events import (
     AlertReceived,
     AlertRejected,
     AlertRetracted,
+    FrameAnalyzed,
     ObservationAssigned,
     ObservationCompleted,
     ObservationFailed,
     ObservationRequested,
+    TransientDetected,
 )
 from control_center.events.override import AlertAcknowledged
 from control_center.ui.model.views import AlertRow
 
-__all__ = ["AlertsFold"]
+__all__ = ["ANOMALOUS_VERDICTS", "AlertsFold", "anomaly_key"]
+
+ANOMALOUS_VERDICTS = frozenset({"anomalous", "suspect"})
+"""Frame verdicts listed as anomalies (the anomaly model's, and the sky statistics')."""
+MAX_DETECTION_LINES = 10
+
+
+def anomaly_key(observation_id: str) -> str:
+    """The row (and acknowledgement) key of the anomalies of one observation."""
+    return f"anomaly:{observation_id}"
 
 MAX_ALERTS = 500
 """Alerts kept (the oldest are dropped beyond)."""
@@ -32,6 +50,8 @@ MAX_FOLLOWUP_LINES = 30
 class _Alert:
     row: AlertRow
     lines: list[str] = field(default_factory=list)
+    detections: list[str] = field(default_factory=list)
+    n_detections: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {
         "requested": 0, "assigned": 0, "completed": 0, "failed": 0})
 
@@ -40,7 +60,8 @@ class AlertsFold:
     """Alerts in arrival order, each with the follow-ups it caused."""
 
     handles = (AlertReceived, AlertRejected, AlertRetracted, ObservationRequested,
-               ObservationAssigned, ObservationCompleted, ObservationFailed, AlertAcknowledged)
+               ObservationAssigned, ObservationCompleted, ObservationFailed, AlertAcknowledged,
+               FrameAnalyzed, TransientDetected)
 
     def __init__(self) -> None:
         self.version = 0
@@ -60,6 +81,10 @@ class AlertsFold:
             self._retracted(event, position)
         elif isinstance(event, AlertAcknowledged):
             self.acknowledge(event.alert_id, event.observer)
+        elif isinstance(event, FrameAnalyzed):
+            self._frame(event, position)
+        elif isinstance(event, TransientDetected):
+            self._transient(event, position)
         else:
             self._followup(event)
 
@@ -94,12 +119,54 @@ class AlertsFold:
                                     note="retracts " + ", ".join(map(str, e.retracts))))
         self._changed()
 
+    def _frame(self, e: FrameAnalyzed, position: int) -> None:
+        measures = e.measures or {}
+        verdict = measures.get("verdict")
+        if e.error or verdict not in ANOMALOUS_VERDICTS:
+            return
+        score = measures.get("anomaly_score")
+        alert = self._anomaly(e, position)
+        alert.row = replace(alert.row, status="anomalous",
+                            kind="anomaly" if alert.row.kind != "transient" else "anom+tr",
+                            score=float(score) if isinstance(score, int | float) else None,
+                            note=f"frame verdict {verdict}" + (
+                                f", score {score:.3g}" if isinstance(score, int | float)
+                                else "") + _detections(alert))
+        self._changed()
+
+    def _transient(self, e: TransientDetected, position: int) -> None:
+        alert = self._anomaly(e, position)
+        alert.n_detections += 1
+        alert.detections.append(f"mag {e.mag:.2f} at {e.ra_deg:.4f} {e.dec_deg:+.4f} "
+                                f"(SNR {e.snr:.0f}, {e.detector})")
+        del alert.detections[:-MAX_DETECTION_LINES]
+        row = alert.row
+        kind = "anom+tr" if row.status == "anomalous" else "transient"
+        note = row.note.split(";")[0] if row.status == "anomalous" else ""
+        alert.row = replace(row, kind=kind, status=row.status or "transient",
+                            note=(note + _detections(alert)).lstrip("; "))
+        self._changed()
+
+    def _anomaly(self, e: Any, position: int) -> _Alert:
+        key = anomaly_key(e.observation_id)
+        alert = self._alerts.get(key)
+        if alert is None:
+            self._put(key, AlertRow(key=key, position=position, sim_time=e.sim_time,
+                                    status="", alert_id=key, short_id=e.observation_id[:8],
+                                    site=e.site, telescope=e.telescope,
+                                    observation_id=e.observation_id))
+            alert = self._alerts[key]
+        return alert
+
     def _followup(self, e: Any) -> None:
         request_id = getattr(e, "request_id", "")
-        if not request_id.startswith("alert:"):
+        if request_id.startswith("followup:"):
+            alert = self._alerts.get(anomaly_key(request_id.split(":", 2)[1]))
+        elif request_id.startswith("alert:"):
+            short_id = request_id.split(":", 2)[1]
+            alert = self._alerts.get(self._by_short_id.get(short_id, ""))
+        else:
             return
-        short_id = request_id.split(":", 2)[1]
-        alert = self._alerts.get(self._by_short_id.get(short_id, ""))
         if alert is None:
             return
         if isinstance(e, ObservationRequested):
@@ -150,3 +217,10 @@ class AlertsFold:
             self._rows = tuple(replace(a.row, followups=tuple(a.lines), **a.counts)
                                for a in self._alerts.values())
         return self._rows
+
+
+def _detections(alert: _Alert) -> str:
+    n = alert.n_detections
+    if not n:
+        return ""
+    return f"; {n} transient{'s' if n > 1 else ''}: " + "; ".join(alert.detections[-3:])

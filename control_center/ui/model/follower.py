@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from control_center.eventlog import LogError
 from control_center.ui.model.state import ConsoleState
-from control_center.ui.model.tail_fold import tail_from_log
+from control_center.ui.model.tail_fold import REFILL_SCAN_LIMIT, tail_from_log
 from control_center.ui.model.views import TailFilter
 
 __all__ = ["LogFollower", "PollResult"]
@@ -24,8 +25,8 @@ CHUNK = 20_000
 INITIAL_WINDOW = 200_000
 """Without a night in the log, folding starts this many records before its end."""
 SPLIT_AT = 1000
-"""A read this large is folded in two polls: first the position, time and tail (the
-newest events show at once), then everything else."""
+"""A burst this large shows its newest events first (position, time and tail, from the
+newest records alone) and is folded into the other views by the next polls."""
 
 
 @dataclass(frozen=True)
@@ -68,23 +69,24 @@ class LogFollower:
         """The filter the Log view wants (set from any thread; applied at the next poll)."""
         self.sky_site: str | None = None
         """The site the Sky view shows (set from any thread; None: no sky picture)."""
+        self.feasibility = False
+        """Whether the Queue view is shown (set from any thread): feasibility is computed."""
         self._opener = opener or _open_existing
         self._log: Any = None
         self._started = False
-        self._pending: list | None = None
-        """Records whose :meth:`ConsoleState.fold_rest` is still to do."""
+        self._rest: tuple[int, int] | None = None
+        """(after, last): records a burst left to fold into all but the tail."""
 
     def poll(self) -> PollResult:
         """Open the log if needed, refill the tail if its filter changed, fold new records."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self.state.fold_rest(pending)
-            return PollResult(True, True, self.problem)
         changed = False
         if self._log is None and not self._open():
             return PollResult(False, False, self.problem)
+        if self._rest is not None:
+            return self._poll_rest()
         try:
-            if not self._started:
+            first = not self._started
+            if first:
                 self._start()
                 changed = True
             wanted = self.tail_filter
@@ -92,30 +94,85 @@ class LogFollower:
                 self.state.tail.replace(wanted, tail_from_log(
                     self._log, wanted, self.state.tail.keep, before=self.state.position + 1))
                 changed = True
+            if not first and self._show_newest_first():
+                return PollResult(True, True, self.problem)
             records = list(self._log.read(after=self.state.position, limit=self.chunk))
         except LogError as exc:
             self._fail(str(exc))
             return PollResult(changed, False, self.problem)
-        if len(records) >= SPLIT_AT and not self._starts_night(records):
-            self.state.fold_newest(records)
-            self._pending = records
-            return PollResult(True, True, self.problem)
         if records:
             self.state.fold(records)
             changed = True
-        if self.sky_site != self.state.sky_site:
-            self.state.sky_site = self.sky_site
+        if self.sync_wants():
             changed = True
         if self.problem is not None:
             self.problem = None
             changed = True
         return PollResult(changed, len(records) >= self.chunk, self.problem)
 
-    @staticmethod
-    def _starts_night(records: list) -> bool:
-        from control_center.events import NightStarted
+    def _show_newest_first(self) -> bool:
+        """For a large gap (a burst): show the newest events at once, fold the rest after.
 
-        return any(r.event_type is NightStarted for r in records)
+        Reads only the log's newest :attr:`ConsoleState.tail` rows (not the whole
+        burst) to move the position, time and tail to the end; the records in
+        between are folded into the other views by the next polls
+        (:meth:`_poll_rest`). Returns whether it did.
+        """
+        last = self._log.last_position()
+        gap = last - self.state.position
+        if gap < SPLIT_AT or gap > REFILL_SCAN_LIMIT:
+            return False
+        tail = self.state.tail
+        start = self.state.position
+        if tail.filter.empty:
+            newest = list(self._log.read_reverse(before=last + 1, limit=tail.keep))
+            newest.reverse()
+            if not newest or newest[-1].position != last:
+                return False
+            self.state.fold_newest(newest)
+            self.state.events_folded += gap - len(newest)
+        else:
+            newest = list(self._log.read_reverse(before=last + 1, limit=1))
+            if not newest or newest[-1].position != last:
+                return False
+            tail.replace(tail.filter, tail_from_log(self._log, tail.filter, tail.keep,
+                                                    before=last + 1))
+            self.state.position = last
+            self.state.events_folded += gap
+            when = newest[-1].sim_time
+            if isinstance(when, datetime) and (self.state.sim_time is None
+                                               or when > self.state.sim_time):
+                self.state.sim_time = when
+        self._rest = (start, last)
+        return True
+
+    def _poll_rest(self) -> PollResult:
+        """Fold a chunk of what a burst left to fold (see :meth:`_show_newest_first`)."""
+        after, last = self._rest
+        try:
+            records = [r for r in self._log.read(after=after, limit=min(self.chunk, last - after))
+                       if r.position <= last]
+        except LogError as exc:
+            self._fail(str(exc))
+            return PollResult(False, False, self.problem)
+        if not records:
+            self._rest = None      # the log lost them (replaced): nothing more to fold
+            return PollResult(False, False, self.problem)
+        self.state.fold_rest(records)
+        self._rest = None if records[-1].position >= last else (records[-1].position, last)
+        return PollResult(True, True, self.problem)
+
+    def sync_wants(self) -> bool:
+        """Hand the state what the views in front want; returns whether it changed."""
+        state = self.state
+        if (self.sky_site, self.feasibility) == (state.sky_site, state.feasibility_wanted):
+            return False
+        state.sky_site, state.feasibility_wanted = self.sky_site, self.feasibility
+        return True
+
+    def snapshot(self) -> Any:
+        """What the views show now (:meth:`ConsoleState.snapshot`)."""
+        return self.state.snapshot()
 
     def open_log(self) -> Any:
         """The open log (None while it cannot be opened); for readers in the same thread."""
@@ -141,6 +198,7 @@ class LogFollower:
             self.state = ConsoleState(self._log.url, tail_keep=self.state.tail.keep,
                                       decisions_keep=self.state.decisions.keep)
             self._started = False
+            self._rest = None
         return True
 
     def _start(self) -> None:

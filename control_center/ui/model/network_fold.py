@@ -29,7 +29,12 @@ from control_center.events.override import (
 from control_center.ui.model.sun import SunTrack, darkness_phase, local_time, sun_track
 from control_center.ui.model.views import NightInfo, SiteView, TelescopeView
 
-__all__ = ["NetworkFold"]
+__all__ = ["IN_PROCESS", "NetworkFold"]
+
+IN_PROCESS = "in-process"
+"""The link of a site that reports without ever a ``SiteHealthChanged``: a site node's
+link records one as soon as it connects (or fails to), an in-process simulated site
+has no link to report on."""
 
 
 @dataclass
@@ -195,6 +200,12 @@ class NetworkFold:
             return None
         return next((s for s in self.network.sites if s.name == name), None)
 
+    def site_states(self) -> dict[str, tuple[bool | None, str, str]]:
+        """Site -> (dome open, None if never reported; weather reason; link state)."""
+        return {name: (None if s.conditions is None else bool(s.conditions.open),
+                       s.conditions.reason if s.conditions is not None else "", s.link)
+                for name, s in self._sites.items()}
+
     def pointings(self, site: str) -> list[tuple[str, str, float, float]]:
         """``(telescope, target, ra, dec)`` of the observations under way at ``site``."""
         return [(s.name, s.current.target, s.current.ra_deg, s.current.dec_deg)
@@ -219,7 +230,8 @@ class NetworkFold:
             cloud_cover=c.cloud_cover if c else None, humidity=c.humidity if c else None,
             wind_m_s=c.wind_m_s if c else None, seeing_arcsec=c.seeing_arcsec if c else None,
             sky_v_mag_arcsec2=c.sky_v_mag_arcsec2 if c else None,
-            link=site.link, link_reason=site.link_reason, paused_by=site.paused_by,
+            link=IN_PROCESS if site.link == "unknown" and c is not None else site.link,
+            link_reason=site.link_reason, paused_by=site.paused_by,
             telescopes=tuple(self._scope_view(self._scopes[t], now, site.paused_by)
                              for t in site.telescopes if t in self._scopes),
         )

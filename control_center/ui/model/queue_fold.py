@@ -79,6 +79,18 @@ class QueueFold:
                 out.append((e.request_id, float(e.ra_deg), float(e.dec_deg)))
         return out
 
+    def wanted_requests(self) -> list[tuple]:
+        """``(request_id, ra, dec, not_before, not_after)`` of the requests not done yet
+        (nor vetoed everywhere)."""
+        out = []
+        for r in self._requests.values():
+            e = r.event
+            done = sum(min(e.repeats, r.done_by_filter.get(f, 0)) for f in e.filters)
+            if done < e.repeats * len(e.filters) and "" not in r.vetoed:
+                out.append((e.request_id, float(e.ra_deg), float(e.dec_deg), e.not_before,
+                            e.not_after))
+        return out
+
     def clear(self) -> None:
         self._requests.clear()
         self._rows = None

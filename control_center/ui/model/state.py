@@ -16,6 +16,7 @@ from control_center.eventlog import LogError
 from control_center.events import NightStarted
 from control_center.ui.model.alerts_fold import AlertsFold
 from control_center.ui.model.decisions_fold import DECISION_TYPES, DecisionFeed
+from control_center.ui.model.feasibility import FeasibilityModel
 from control_center.ui.model.network_fold import NetworkFold
 from control_center.ui.model.queue_fold import QueueFold
 from control_center.ui.model.tail_fold import LogTail
@@ -66,6 +67,9 @@ class ConsoleState:
         self._unknown_version = 0
         self.sky_site: str | None = None
         """The site the Sky view shows (None: the picture is not computed)."""
+        self.feasibility_wanted = False
+        """Whether the Queue view is shown (False: feasibility is not computed)."""
+        self._feasibility = FeasibilityModel()
 
     # -- folding ---------------------------------------------------------------------
 
@@ -167,15 +171,30 @@ class ConsoleState:
 
         return self._section("sky", key, build)
 
+    def _feasible(self) -> Any:
+        night, network, now = self.network.night, self.network.network, self.sim_time
+        if not self.feasibility_wanted or night is None or network is None or now is None:
+            return None
+        wanted, sites = self.queue.wanted_requests(), self.network.site_states()
+        key = (night.night_id, now.replace(second=0, microsecond=0),
+               tuple(r[0] for r in wanted), tuple(sites.items()))
+
+        def build() -> Any:
+            return self._feasibility.evaluate(night, network, now, wanted, sites)
+
+        return self._section("feasibility", key, build)
+
     def snapshot(self) -> ConsoleSnapshot:
         """What the views show now (immutable; safe to hand to another thread)."""
         sky = self._sky()
+        feasibility = self._feasible()
         versions = {
             "network": self.network.version, "decisions": self.decisions.version,
             "tail": self.tail.version, "queue": self.queue.version,
             "alerts": self.alerts.version, "trends": self.trends.version,
             "unknown": self._unknown_version,
             "sky": hash((sky.site, sky.when)) if sky is not None else 0,
+            "feasibility": id(feasibility) if feasibility is not None else 0,
         }
         return ConsoleSnapshot(
             log_url=self.log_url, position=self.position, sim_time=self.sim_time,
@@ -190,4 +209,5 @@ class ConsoleState:
             unknown_types=tuple(self.unknown_types),
             notices=tuple(self.network.notices + self.notices),
             versions=versions, events_folded=self.events_folded, sky=sky,
+            feasibility=feasibility or {},
         )

@@ -94,7 +94,9 @@ class SiteView:
     seeing_arcsec: float | None = None
     sky_v_mag_arcsec2: float | None = None
     link: str = "unknown"
-    """Link health: ``online``, ``degraded``, ``offline`` or ``unknown`` (never reported)."""
+    """Link health: ``online``, ``degraded``, ``offline`` (``SiteHealthChanged``),
+    ``in-process`` (the site reported but no link health was ever recorded: it runs in
+    the control center's process) or ``unknown`` (nothing from the site yet)."""
     link_reason: str = ""
     paused_by: str = ""
     """The observer who paused the whole site, empty when not paused."""
@@ -196,7 +198,8 @@ class AlertRow:
     position: int
     sim_time: datetime
     status: str
-    """``received``, ``rejected``, ``retracted`` or ``superseded``."""
+    """``received``, ``rejected``, ``retracted`` or ``superseded`` (alert notices);
+    ``anomalous`` (a frame the edge pipeline flagged) or ``transient`` (detections)."""
     alert_id: str = ""
     short_id: str = ""
     kind: str = ""
@@ -214,6 +217,17 @@ class AlertRow:
     followups: tuple[str, ...] = ()
     """One line per follow-up observation (newest last, at most a few dozen)."""
     acknowledged_by: str = ""
+    site: str = ""
+    telescope: str = ""
+    score: float | None = None
+    """An anomaly's score (``FrameAnalyzed.measures["anomaly_score"]``), None if unscored."""
+    observation_id: str = ""
+    """The observation an anomaly or a detection was found in."""
+
+    @property
+    def is_anomaly(self) -> bool:
+        """A frame flagged anomalous or a transient detected, not an alert notice."""
+        return self.status in ("anomalous", "transient")
 
 
 @dataclass(frozen=True)
@@ -255,3 +269,9 @@ class ConsoleSnapshot:
     events_folded: int = 0
     sky: Any = None
     """The Sky view's :class:`~control_center.ui.model.sky.SkyPicture` (None unless asked)."""
+    feasibility: Any = field(default_factory=dict)
+    """Request id -> :class:`~control_center.ui.model.feasibility.Feasibility` (computed
+    only while the Queue view is shown)."""
+    replay: Any = None
+    """Where a replay stands (:class:`~control_center.ui.model.replay.ReplayStatus`);
+    None on a live console."""

@@ -17,7 +17,7 @@ from control_center.ui.views.live_table import LiveTable
 
 __all__ = ["AlertsView"]
 
-COLUMNS = (("Time", "time", 8), ("Kind", "kind", 8), ("Alert", "alert", 20),
+COLUMNS = (("Time", "time", 8), ("Kind", "kind", 9), ("Alert", "alert", 20),
            ("Prio", "priority", 4), ("Status", "status", 14), ("Follow-ups", "followups", 10),
            ("Ack", "ack", "*"))
 
@@ -49,10 +49,16 @@ class AlertsView(ConsoleView):
     def action_acknowledge(self) -> None:
         alert = self.selected()
         override = None
-        if alert is not None and alert.alert_id and alert.status != "rejected":
+        if alert is not None and alert.is_anomaly:
+            override = Override("acknowledge_anomaly",
+                                {"observation_id": alert.observation_id},
+                                f"acknowledge the {alert.kind} of {alert.telescope} "
+                                f"({alert.short_id})", (NOTE,))
+        elif alert is not None and alert.alert_id and alert.status != "rejected":
             override = Override("acknowledge_alert", {"alert_id": alert.alert_id},
                                 f"acknowledge alert {alert.alert_id}", (NOTE,))
-        self.request_override(override, "Select a received alert to acknowledge it.")
+        self.request_override(override, "Select a received alert or an anomaly to "
+                                        "acknowledge it.")
 
     def _show_detail(self) -> None:
         alert = self.selected()
@@ -60,9 +66,15 @@ class AlertsView(ConsoleView):
         if alert is None:
             detail.update("No alert in the log yet.")
             return
-        head = Text.assemble(
-            (alert.alert_id or alert.source or alert.key, "bold"), "  ",
-            (alert.status, ""), f"  from {alert.broker or alert.source or '?'}")
+        if alert.is_anomaly:
+            head = Text.assemble(
+                (f"{alert.kind} in observation {alert.observation_id}", "bold"),
+                f"  {alert.telescope} at {alert.site}",
+                f"  score {alert.score:.3g}" if alert.score is not None else "")
+        else:
+            head = Text.assemble(
+                (alert.alert_id or alert.source or alert.key, "bold"), "  ",
+                (alert.status, ""), f"  from {alert.broker or alert.source or '?'}")
         if alert.revision > 1:
             head.append(f"  revision {alert.revision}")
         lines = [head]
@@ -75,13 +87,18 @@ class AlertsView(ConsoleView):
             lines.append(Text(f"follow-ups: {alert.requested} requested, {alert.assigned} "
                               f"assigned, {alert.completed} completed, {alert.failed} failed"))
             lines.extend(Text("  " + line) for line in alert.followups[-8:])
-        elif alert.status == "received":
+        elif alert.status == "received" or alert.is_anomaly:
             lines.append(Text("no follow-up yet", style="dim"))
         detail.update(Text("\n").join(lines))
 
 
 def _cells(a: AlertRow) -> tuple:
     followups = f"{a.completed}/{a.assigned}" + (f" ({a.failed} failed)" if a.failed else "")
+    if a.is_anomaly:
+        return (clock(a.sim_time), a.kind, f"{a.telescope} {a.short_id}",
+                "-" if a.score is None else f"{a.score:.2f}"[:4], state_text("anomalous", a.status),
+                followups if a.assigned or a.requested else "-",
+                Text("✓ " + a.acknowledged_by, style="green") if a.acknowledged_by else "")
     if a.status != "received" or not a.observable:
         status = state_text(a.status, a.status if a.observable is not False
                             else "not observable")

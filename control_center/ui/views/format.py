@@ -13,6 +13,7 @@ _STATE_STYLES = {
     "open": "green", "closed": "red", "observing": "cyan", "idle": "yellow",
     "assigned": "green", "none": "yellow", "pending": "dim", "done": "dim",
     "received": "cyan", "rejected": "red", "retracted": "magenta", "superseded": "dim",
+    "anomalous": "bold yellow",
 }
 
 

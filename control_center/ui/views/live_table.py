@@ -183,6 +183,10 @@ class LiveTable(ScrollView, can_focus=True):
         self._resize_virtual()
         self._scroll_to_cursor()
 
+    def on_show(self, event: events.Show) -> None:
+        """A table of a view brought to the front: its cursor row in view once laid out."""
+        self._scroll_to_cursor()
+
     def _fit_flexible(self) -> None:
         flexible = [i for i, spec in enumerate(self._specs) if spec == "*"]
         if not flexible or not self.size.width:
@@ -210,13 +214,20 @@ class LiveTable(ScrollView, can_focus=True):
         """Bring the cursor's row into view, once the layout is up to date."""
         self.call_after_refresh(self._scroll_to_cursor_now)
 
-    def _scroll_to_cursor_now(self) -> None:
+    def _scroll_to_cursor_now(self, attempts: int = 5) -> None:
+        if not self.size.height:      # not laid out yet (a hidden view): on_show/on_resize
+            return
         top = round(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            wanted = self.cursor_row
         elif self.cursor_row >= top + self._visible_rows:
-            self.scroll_to(y=self.cursor_row - self._visible_rows + 1, animate=False,
-                           immediate=True)
+            wanted = self.cursor_row - self._visible_rows + 1
+        else:
+            return
+        self.scroll_to(y=wanted, animate=False, immediate=True)
+        if round(self.scroll_y) != wanted and attempts > 0:
+            # clamped by a layout not yet updated to the new rows: try after the next one
+            self.call_after_refresh(self._scroll_to_cursor_now, attempts - 1)
 
     # -- drawing ---------------------------------------------------------------------------
 

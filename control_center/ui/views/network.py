@@ -101,6 +101,15 @@ class NetworkView(ConsoleView):
                               f"the last observation of {scope.name} ({scope.last_outcome})")
         self.request_override(override, "Select a telescope that has finished an observation.")
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Ratings apply to telescopes: their keys show (and work) in the telescopes table."""
+        if action == "rate":
+            return self.screen.focused is self.query_one("#telescopes", LiveTable)
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
     def action_switch_table(self) -> None:
         sites, scopes = self.query_one("#sites", LiveTable), self.query_one("#telescopes",
                                                                            LiveTable)
@@ -120,7 +129,9 @@ class NetworkView(ConsoleView):
             parts.append(Text(f"closed: {site.weather_reason}", style="red"))
         if site.humidity is not None:
             parts.append(Text(f"humidity {site.humidity:.2f}, wind {site.wind_m_s:.1f} m/s"))
-        if site.link_reason:
+        if site.link == "in-process":
+            parts.append(Text("in-process (no link)", style="dim"))
+        elif site.link_reason:
             parts.append(Text(f"link {site.link}: {site.link_reason}",
                               style="red" if site.link == "offline" else ""))
         if site.paused_by:
@@ -135,7 +146,8 @@ def _site_cells(s: SiteView) -> tuple:
                  style="bold" if s.dark else ("dim" if s.phase == "day" else ""))
     name = Text(s.name + (" ⏸" if s.paused_by else ""),
                 style="yellow" if (not s.in_network or s.paused_by) else "")
-    link = state_text(s.link, "-" if s.link == "unknown" else s.link)
+    link = (Text("local", style="dim") if s.link == "in-process"
+            else state_text(s.link, "-" if s.link == "unknown" else s.link))
     return (name, s.local_time, number(s.sun_alt_deg, "+.1f", "°"), phase, dome,
             number(s.seeing_arcsec, ".2f", '"'), number(s.sky_v_mag_arcsec2, ".1f"),
             number(s.cloud_cover, ".2f"), link)

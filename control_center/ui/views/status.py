@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from control_center.ui.model.views import ConsoleSnapshot
 
-__all__ = ["StatusLine"]
+__all__ = ["StatusLine", "replay_text"]
 
 
 class StatusLine(Static):
@@ -58,8 +58,28 @@ class StatusLine(Static):
         line.append(f"  observer {self.observer}", style="dim")
         if s is not None:
             line.append(f"  {s.log_url}", style="dim")
+        if s is not None and s.replay is not None:
+            line.append("\n")
+            line.append_text(replay_text(s.replay))
         if self.background:
             line.append(f"\n{self.background}", style="yellow")
         if self.problem:
             line.append(f"\n⚠ {self.problem}", style="bold red")
         self.update(line)
+
+
+def replay_text(r) -> Text:
+    """The replay's line: playing or paused, speed, position in the night, playback time."""
+    if r.loading:
+        return Text(f"REPLAY  indexing the night... {r.total:,} events", style="bold magenta")
+    line = Text()
+    line.append("REPLAY ", style="bold magenta")
+    line.append("▶ playing" if r.playing else "⏸ paused", style="bold" if r.playing else "")
+    line.append(f"  {r.speed}")
+    line.append(f"  event {r.index:,}/{r.total:,}")
+    if r.clock is not None:
+        line.append(f"  {r.clock:%H:%M:%S} UTC")
+    if r.at_end:
+        line.append("  end of the night", style="yellow")
+    line.append("  read-only", style="dim")
+    return line
