@@ -144,7 +144,7 @@ def _transient(c: Mapping[str, Any]) -> pb.TransientCandidate:
 
     return pb.TransientCandidate(ra_deg=pick("ra_deg", "ra"), dec_deg=pick("dec_deg", "dec"),
                                  x=pick("x"), y=pick("y"), flux=pick("flux"),
-                                 snr=pick("snr"), score=pick("score", "probability"))
+                                 snr=pick("snr"), score=pick("real_bogus", "score", "probability"))
 
 
 def analysis_to_pb(result: Mapping[str, Any], *, pipeline: str, latency_s: float,

@@ -5,7 +5,8 @@
 image quality (:mod:`~site_node.edge.quality`), the zero point against the
 sky-model catalogue (:mod:`~site_node.edge.zeropoint`), the anomaly model
 (:mod:`~site_node.edge.anomaly`) and transient candidates against the field's
-reference (:mod:`~site_node.edge.transients`), and returns a :class:`FrameResult`.
+reference (:mod:`~site_node.edge.transients`), vetted by the real/bogus model
+(:mod:`~site_node.edge.vetting`), and returns a :class:`FrameResult`.
 
 Bad input
 ---------
@@ -34,14 +35,26 @@ from typing import Any
 
 from site_node.edge.anomaly import AnomalyScorer, ModelRejected, ModelSlot
 from site_node.edge.frame import Frame, FrameError, load_frame
+from site_node.edge.photometry import photometry_stage
 from site_node.edge.quality import Quality, measure_quality
 from site_node.edge.sources import Extraction, extract_sources
-from site_node.edge.transients import Reference, ReferenceStore, find_transients
+from site_node.edge.transients import (
+    Reference,
+    ReferenceStore,
+    find_transients,
+    search_candidates,
+)
+from site_node.edge.vetting import VettingModel, VettingModelRejected, find_vetting_model
 from site_node.edge.zeropoint import ZeroPoint, estimate_zero_point
 
 __all__ = ["EdgePipeline", "FrameError", "FrameResult", "default_models_dir", "find_model"]
 
 _ACTIVE = "ACTIVE"
+_MAX_SCORED = 500
+"""Difference-image candidates scored by the vetting model (by decreasing SNR): a
+cosmic-ray shower must not push a real transient out before it is scored."""
+_MAX_REPORTED = 100
+"""At most this many vetted, and rejected, candidates in a result (by decreasing SNR)."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -54,8 +67,13 @@ class FrameResult:
     (``warnings`` says why). ``anomaly_verdict`` is ``normal``, ``anomalous`` or
     ``unscored``; ``anomaly_model`` is ``name@sha256[:12]``. Each transient is
     a dict with ``ra``, ``dec``, ``x``, ``y``, ``flux``, ``flux_err``, ``snr``,
-    ``mag``. ``reference`` says what happened with the field's reference:
-    ``stored`` (this frame became it), ``compared``, ``none`` or ``skipped: ...``.
+    ``mag``; with a vetting model (``vetting_model``, ``name@sha256[:12]``) also
+    ``real_bogus`` (probability of being real), ``vetted`` (True) and
+    ``hand_cuts`` (whether the hand-written cuts would have kept it), and the
+    candidates the model rejected are in ``rejected_transients`` (``vetted``
+    False) rather than ``transients``. ``reference`` says what happened with
+    the field's reference: ``stored`` (this frame became it), ``compared``,
+    ``none`` or ``skipped: ...``.
     """
 
     sky_level: float
@@ -75,6 +93,11 @@ class FrameResult:
     frame: str = "<memory>"
     fwhm_px: float | None = None
     reference: str = "none"
+    rejected_transients: list[dict[str, Any]] = field(default_factory=list)
+    vetting_model: str | None = None
+    photometry: dict[str, Any] | None = None
+    """Aperture/PSF photometry of the target and the catalogue stars
+    (:func:`~site_node.edge.photometry.photometry_stage`), None when not measured."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (non-finite numbers become None)."""
@@ -128,6 +151,13 @@ class EdgePipeline:
         onnxruntime threads (sep is single-threaded).
     catalogue : callable, optional
         Star catalogue for the zero point (default ``simulator.starfield.stars_in_field``).
+    vetting : VettingModel, str, Path or None
+        The real/bogus model deciding which difference-image candidates are
+        transients: ``"shipped"`` (default) loads the highest
+        ``models/vetting/vetting-vN.onnx``, a path loads that ONNX file (and
+        its ``.json``), None keeps the hand-written cuts of
+        :func:`~site_node.edge.transients.find_transients`, as does a model
+        that cannot be loaded (with a warning on every frame).
 
     Examples
     --------
@@ -139,11 +169,13 @@ class EdgePipeline:
 
     def __init__(self, models_dir: Path | None = None,
                  references: ReferenceStore | None = None, *, threads: int = 1,
-                 catalogue: Any = None) -> None:
+                 catalogue: Any = None, vetting: VettingModel | str | Path | None = "shipped",
+                 ) -> None:
         self.references = references if references is not None else ReferenceStore()
         self.catalogue = catalogue
         self._persist = Path(models_dir) if models_dir is not None else None
         self._startup_notes: list[str] = []
+        self.vetting = self._load_vetting(vetting, threads)
         self.models = ModelSlot(threads=threads)
         search = self._persist if self._persist is not None else default_models_dir()
         path = find_model(search) if search is not None and search.is_dir() else None
@@ -154,6 +186,21 @@ class EdgePipeline:
                 self.models.swap(AnomalyScorer.from_files(path, threads=threads))
             except (ModelRejected, OSError) as exc:
                 self._startup_notes.append(f"anomaly model {path.name} not loaded: {exc}")
+
+    def _load_vetting(self, vetting: VettingModel | str | Path | None,
+                      threads: int) -> VettingModel | None:
+        if vetting is None or isinstance(vetting, VettingModel):
+            return vetting
+        path = find_vetting_model() if vetting == "shipped" else Path(vetting)
+        if path is None or not path.is_file():
+            self._startup_notes.append(f"no vetting model ({vetting}): transients by hand cuts")
+            return None
+        try:
+            return VettingModel.from_files(path, threads=threads)
+        except (VettingModelRejected, OSError) as exc:
+            self._startup_notes.append(f"vetting model {path.name} not loaded ({exc}): "
+                                       "transients by hand cuts")
+            return None
 
     @property
     def model_id(self) -> str | None:
@@ -206,10 +253,15 @@ class EdgePipeline:
         zp = self._zero_point(frame, ext, quality, notes)
         timings["zero_point"] = _ms(t)
         t = time.perf_counter()
+        photometry = photometry_stage(frame, ext, quality.fwhm_px, catalogue=self.catalogue,
+                                      notes=notes)
+        timings["photometry"] = _ms(t)
+        t = time.perf_counter()
         score, verdict, model = self._anomaly(frame, ext, notes)
         timings["anomaly"] = _ms(t)
         t = time.perf_counter()
-        transients, ref_status = self._transients(frame, ext, quality, zp, verdict, notes)
+        transients, rejected, ref_status = self._transients(frame, ext, quality, zp, verdict,
+                                                            notes, timings)
         timings["transients"] = _ms(t)
         timings["total"] = _ms(t_all)
         return FrameResult(
@@ -218,7 +270,10 @@ class EdgePipeline:
             ellipticity=quality.ellipticity, zero_point=zp.value, zero_point_err=zp.err,
             n_zp_stars=zp.n_stars, anomaly_score=score, anomaly_verdict=verdict,
             anomaly_model=model, transients=transients, warnings=notes, timings_ms=timings,
-            frame=frame.name, fwhm_px=quality.fwhm_px, reference=ref_status)
+            frame=frame.name, fwhm_px=quality.fwhm_px, reference=ref_status,
+            rejected_transients=rejected,
+            vetting_model=self.vetting.model_id if self.vetting is not None else None,
+            photometry=photometry)
 
     def _zero_point(self, frame: Frame, ext: Extraction, quality: Quality,
                     notes: list[str]) -> ZeroPoint:
@@ -242,42 +297,65 @@ class EdgePipeline:
         if not ext.rms > 0:
             notes.append("constant frame (no sky noise): anomalous without scoring")
             return None, "anomalous", scorer.model_id
+        reference, center = None, frame.center_world()
+        if center is not None and frame.wcs is not None:
+            reference = self.references.get(self.references.key(
+                frame.site, center[0], center[1], frame.filter, frame.telescope))
         try:
             result = scorer.score(frame.data, ext.image, ext.background, ext.rms, ext.objects,
-                                  gain=frame.gain, read_noise_e=frame.read_noise)
+                                  gain=frame.gain, read_noise_e=frame.read_noise,
+                                  reference=reference, wcs=frame.wcs)
         except Exception as exc:  # noqa: BLE001 - a failing stage must not lose the frame
             notes.append(f"anomaly not scored: {_one_line(exc)}")
             return None, "unscored", scorer.model_id
         return result.score, result.verdict, result.model
 
     def _transients(self, frame: Frame, ext: Extraction, quality: Quality, zp: ZeroPoint,
-                    verdict: str, notes: list[str]) -> tuple[list[dict[str, Any]], str]:
+                    verdict: str, notes: list[str], timings: dict[str, float],
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        """(vetted transients, rejected candidates, reference status)."""
         center = frame.center_world()
         if center is None or frame.exptime is None or quality.fwhm_px is None:
-            return [], "none"
+            return [], [], "none"
         key = self.references.key(frame.site, center[0], center[1], frame.filter,
                                   frame.telescope)
         saturation = frame.saturate - ext.background if frame.saturate else None
+        rejected: list[dict[str, Any]] = []
         try:
             reference = self.references.get(key)
             if reference is None:
                 if verdict == "anomalous":
-                    return [], "none"
+                    return [], [], "none"
                 self.references.put(key, Reference(
                     image=ext.image, header=frame.wcs.to_header(relax=True),
                     fwhm_px=quality.fwhm_px, zero_point=zp.value, exptime=frame.exptime,
                     rms=ext.rms, gain=frame.gain, saturation=saturation, source=frame.name))
-                return [], "stored"
-            found, why = find_transients(
-                ext.image, frame.wcs, fwhm_px=quality.fwhm_px, zero_point=zp.value,
-                exptime=frame.exptime, rms=ext.rms, gain=frame.gain, saturation=saturation,
-                reference=reference, objects=ext.objects, bad_columns=ext.bad_columns)
+                return [], [], "stored"
+            inputs = {"fwhm_px": quality.fwhm_px, "zero_point": zp.value,
+                      "exptime": frame.exptime, "rms": ext.rms, "gain": frame.gain,
+                      "saturation": saturation, "reference": reference,
+                      "objects": ext.objects, "bad_columns": ext.bad_columns}
+            if self.vetting is None:
+                found, why = find_transients(ext.image, frame.wcs, **inputs)
+            else:
+                candidates, why = search_candidates(ext.image, frame.wcs, **inputs,
+                                                    max_candidates=_MAX_SCORED)
+                t = time.perf_counter()
+                try:
+                    found, rejected = self.vetting.vet(candidates)
+                    found, rejected = found[:_MAX_REPORTED], rejected[:_MAX_REPORTED]
+                except Exception as exc:  # noqa: BLE001 - fall back, never lose the frame
+                    notes.append(f"vetting failed ({_one_line(exc)}): hand cuts used")
+                    found = [{k: v for k, v in c.items() if k != "hand_cuts"}
+                             for c in candidates.table if c["hand_cuts"]]
+                timings["vetting"] = _ms(t)
         except Exception as exc:  # noqa: BLE001 - a failing stage must not lose the frame
             notes.append(f"transients not searched: {_one_line(exc)}")
-            return [], "skipped: error"
+            return [], [], "skipped: error"
         notes += [f"transients: {w}" for w in why]
         skipped = next((w for w in why if w.endswith(": skipped")), None)
-        return found, f"skipped: {skipped.removesuffix(': skipped')}" if skipped else "compared"
+        status = f"skipped: {skipped.removesuffix(': skipped')}" if skipped else "compared"
+        return found, rejected, status
 
 
 def _version(path: Path) -> tuple[int, str]:

@@ -13,11 +13,17 @@ sources from the difference. A candidate is kept when its aperture
 signal-to-noise (sky and source Poisson noise of both images, plus 5 % of any
 underlying star's flux) exceeds ``snr_min`` and it is not near an edge, a
 saturated star or a bad column, not smaller, more elongated or more peaked than
-the stars (a cosmic ray or hot pixel), and not half of a dipole (misalignment)."""
+the stars (a cosmic ray or hot pixel), and not half of a dipole (misalignment).
+
+:func:`search_candidates` does the same difference but keeps every candidate
+above ``snr_min`` with its verdict under those cuts, its cutouts and its
+features (:data:`FEATURE_NAMES`), for the vetting model
+(:mod:`site_node.edge.vetting`) to decide instead of the cuts."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +32,24 @@ from site_node.edge.quality import psf_stars
 from site_node.edge.references import Reference, ReferenceStore
 from site_node.edge.sources import bad_column_mask, safe_extract
 
-__all__ = ["MAX_OFFSET_FRACTION", "Reference", "ReferenceStore", "find_transients"]
+__all__ = ["CUTOUT", "FEATURE_NAMES", "MAX_OFFSET_FRACTION", "Candidates", "Reference",
+           "ReferenceStore", "find_transients", "search_candidates"]
 
 MAX_OFFSET_FRACTION = 0.25
 """Largest pointing offset (fraction of the field side) still differenced."""
+CUTOUT = 21
+"""Side (pixels) of the cutouts of a candidate (:class:`Candidates`)."""
+FEATURE_NAMES = ("log_snr", "log_fwhm_ratio", "fwhm_px", "size_ratio", "elongation_excess",
+                 "peak_ratio", "dipole", "edge_margins", "bad_column", "saturation_new",
+                 "saturation_ref", "log_underlying", "noise_ratio", "log_n_candidates")
+"""Scalar features of a candidate: log10 SNR; ln(FWHM new / FWHM reference); the
+larger FWHM (px); its size, elongation minus the stars' and peak fraction over
+the stars' (:func:`_shape`); the dipole ratio ``-min / max`` of the difference
+within 2 FWHM; the distance to the image or reference edge in edge margins
+(capped at 4); a bad column within a margin (0/1); the brightest pixel within 5
+FWHM over saturation in the new frame and the reference; log10(1 + reference
+flux / candidate flux) in the aperture (a star or galaxy under it); the
+difference's noise over the frame's; log10(1 + candidates in the frame)."""
 _SIGMA_PER_FWHM = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 _TILE = 128
 """Alignment tiles (pixels): each tile of the reference gets its own sub-pixel shift."""
@@ -46,7 +66,7 @@ def find_transients(image: np.ndarray, wcs: Any, *, fwhm_px: float, zero_point: 
                     objects: np.ndarray | None = None,
                     bad_columns: np.ndarray | None = None, snr_min: float = 5.0,
                     max_candidates: int = 100) -> tuple[list[dict[str, float]], list[str]]:
-    """Candidates in ``image - reference`` (see the module docstring).
+    """Candidates in ``image - reference`` that pass the hand-written cuts (module docstring).
 
     Parameters
     ----------
@@ -78,15 +98,83 @@ def find_transients(image: np.ndarray, wcs: Any, *, fwhm_px: float, zero_point: 
     notes : list of str
         Why the difference was skipped, or what was approximated.
     """
+    found, notes = search_candidates(
+        image, wcs, fwhm_px=fwhm_px, zero_point=zero_point, exptime=exptime, rms=rms, gain=gain,
+        saturation=saturation, reference=reference, objects=objects, bad_columns=bad_columns,
+        snr_min=snr_min, max_candidates=None, stamps=False)
+    kept = [c for c, ok in zip(found.table, found.hand_cuts, strict=True) if ok]
+    for c in kept:
+        del c["hand_cuts"]
+    return kept[:max_candidates], notes
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Every source of a difference image above the signal-to-noise floor, with what
+    a vetting model needs to judge it.
+
+    Attributes
+    ----------
+    table : list of dict
+        Per candidate, by decreasing signal-to-noise: ``ra``, ``dec``, ``x``,
+        ``y``, ``flux`` (ADU), ``flux_err``, ``snr``, ``mag`` (None without a
+        zero point) and ``hand_cuts`` (True when it passes the hand-written
+        cuts of :func:`find_transients`).
+    stamps : numpy.ndarray
+        ``(N, 3, CUTOUT, CUTOUT)`` float32: the new frame, the aligned and
+        flux-scaled reference and the difference around each candidate, each in
+        units of the difference's noise and stretched by ``asinh(x / 3)``;
+        zero outside the image or the reference.
+    features : numpy.ndarray
+        ``(N, len(FEATURE_NAMES))`` float32 (:data:`FEATURE_NAMES`).
+    """
+
+    table: list[dict[str, Any]]
+    stamps: np.ndarray
+    features: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def hand_cuts(self) -> np.ndarray:
+        return np.array([bool(c["hand_cuts"]) for c in self.table], bool)
+
+    @classmethod
+    def empty(cls) -> Candidates:
+        return cls([], np.zeros((0, 3, CUTOUT, CUTOUT), np.float32),
+                   np.zeros((0, len(FEATURE_NAMES)), np.float32))
+
+
+def search_candidates(image: np.ndarray, wcs: Any, *, fwhm_px: float,
+                      zero_point: float | None, exptime: float, rms: float,
+                      gain: float | None, saturation: float | None, reference: Reference,
+                      objects: np.ndarray | None = None,
+                      bad_columns: np.ndarray | None = None, snr_min: float = 5.0,
+                      max_candidates: int | None = 100,
+                      stamps: bool = True) -> tuple[Candidates, list[str]]:
+    """Every candidate of ``image - reference`` above ``snr_min``, without the hand cuts.
+
+    Same parameters as :func:`find_transients` (``max_candidates`` None keeps
+    all; ``stamps`` False skips the cutouts). Each candidate carries its
+    verdict under the hand-written cuts, its cutouts and its features, so a
+    vetting model (:mod:`site_node.edge.vetting`) rather than the cuts can decide.
+
+    Returns
+    -------
+    candidates : Candidates
+    notes : list of str
+    """
     import sep
 
     notes: list[str] = []
     offsets = _tile_offsets(wcs, reference.wcs, image.shape, notes)
     if offsets is None:
-        return [], notes
+        return Candidates.empty(), notes
     aligned, valid = _shift_image(reference.image, *offsets, image.shape)
     if np.count_nonzero(valid) < 0.25 * valid.size:
-        return [], notes + ["reference overlaps less than a quarter of the frame: skipped"]
+        return Candidates.empty(), notes + [
+            "reference overlaps less than a quarter of the frame: skipped"]
     scale = exptime / reference.exptime
     if zero_point is not None and reference.zero_point is not None:
         scale *= 10.0 ** (0.4 * (zero_point - reference.zero_point))
@@ -109,13 +197,13 @@ def find_transients(image: np.ndarray, wcs: Any, *, fwhm_px: float, zero_point: 
     sample = sample[valid[::8, ::8]] if invalid is not None else sample.ravel()
     rms_d = float(1.4826 * np.median(np.abs(sample - np.median(sample))))
     if not rms_d > 0:
-        return [], notes + ["difference image has no noise: skipped"]
+        return Candidates.empty(), notes + ["difference image has no noise: skipped"]
     try:
         found = safe_extract(diff, 2.5 * rms_d, mask=invalid, minarea=3, deblend_cont=0.01)
     except Exception as exc:  # noqa: BLE001 - sep overflow on a very bad subtraction
-        return [], notes + [f"difference extraction failed ({exc})"]
+        return Candidates.empty(), notes + [f"difference extraction failed ({exc})"]
     if len(found) == 0:
-        return [], notes
+        return Candidates.empty(), notes
     fwhm = max(fwhm_px, reference.fwhm_px)
     x, y = found["x"], found["y"]
     r_ap = max(1.5 * fwhm, 2.5)
@@ -126,23 +214,28 @@ def find_transients(image: np.ndarray, wcs: Any, *, fwhm_px: float, zero_point: 
     floor = _SYSTEMATIC * np.maximum(np.maximum(new_sum - flux, ref_sum), 0.0)
     flux_err = np.sqrt(math.pi * r_ap**2 * rms_d**2 + poisson + floor**2)
     snr = flux / flux_err
-    keep = snr > snr_min
-    if keep.any():
-        keep[keep] = _vetted(found[keep], image, aligned, valid, diff, fwhm, saturation,
-                             reference.saturation * scale if reference.saturation else None,
-                             star, bad_columns)
-    order = np.flatnonzero(keep)[np.argsort(-snr[keep], kind="stable")][:max_candidates]
+    keep = np.flatnonzero(snr > snr_min)
+    order = keep[np.argsort(-snr[keep], kind="stable")]
+    if max_candidates is not None:
+        order = order[:max_candidates]
     if order.size == 0:
-        return [], notes
+        return Candidates.empty(), notes
+    context = _Context(image, aligned, valid, diff, fwhm, saturation,
+                       reference.saturation * scale if reference.saturation else None, star,
+                       _either(bad_columns, bad_column_mask(aligned)), rms_d,
+                       math.log(max(fwhm_px, 0.1) / max(reference.fwhm_px, 0.1)),
+                       rms_d / rms if rms > 0 else 1.0, int(keep.size))
+    hand, features, cutouts = _measure(found[order], snr[order], flux[order], ref_sum[order],
+                                       context, stamps)
     ra, dec = wcs.all_pix2world(x[order], y[order], 0)
-    out = []
+    table = []
     for k, i in enumerate(order):
         mag = (None if zero_point is None or flux[i] <= 0
                else float(zero_point - 2.5 * math.log10(flux[i] / exptime)))
-        out.append({"ra": float(ra[k]), "dec": float(dec[k]), "x": float(x[i]),
-                    "y": float(y[i]), "flux": float(flux[i]), "flux_err": float(flux_err[i]),
-                    "snr": float(snr[i]), "mag": mag})
-    return out, notes
+        table.append({"ra": float(ra[k]), "dec": float(dec[k]), "x": float(x[i]),
+                      "y": float(y[i]), "flux": float(flux[i]), "flux_err": float(flux_err[i]),
+                      "snr": float(snr[i]), "mag": mag, "hand_cuts": bool(hand[k])})
+    return Candidates(table, cutouts, features), notes
 
 
 def _tile_offsets(wcs: Any, ref_wcs: Any, shape: tuple[int, int],
@@ -241,47 +334,100 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return out
 
 
-def _vetted(found: np.ndarray, image: np.ndarray, aligned: np.ndarray, valid: np.ndarray,
-            diff: np.ndarray, fwhm: float, saturation: float | None,
-            ref_saturation: float | None, star: tuple[float, float, float],
-            bad_columns: np.ndarray | None) -> np.ndarray:
-    """False for candidates near an edge, saturation or a bad column, unlike a star, or dipoles.
+@dataclass(frozen=True)
+class _Context:
+    """What :func:`_measure` needs of one difference."""
 
-    ``star`` is the (size, elongation, peak fraction) of the frame's stars
-    after PSF matching (:func:`_shape`); a candidate in the difference much
-    smaller, more elongated or more peaked than them is a cosmic ray or a hot pixel.
+    image: np.ndarray
+    aligned: np.ndarray
+    valid: np.ndarray
+    diff: np.ndarray
+    fwhm: float
+    saturation: float | None
+    ref_saturation: float | None
+    star: tuple[float, float, float]
+    bad: np.ndarray | None
+    rms_d: float
+    log_fwhm_ratio: float
+    noise_ratio: float
+    n_above: int
+
+
+def _measure(found: np.ndarray, snr: np.ndarray, flux: np.ndarray, ref_sum: np.ndarray,
+             ctx: _Context, stamps: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hand-cut verdicts, features (:data:`FEATURE_NAMES`) and cutouts of candidates.
+
+    The hand cuts reject candidates near an edge, saturation or a bad column,
+    unlike a star, or dipoles. ``ctx.star`` is the (size, elongation, peak
+    fraction) of the frame's stars after PSF matching (:func:`_shape`); a
+    candidate in the difference much smaller, more elongated or more peaked
+    than them is a cosmic ray or a hot pixel.
     """
     n = len(found)
     ok = np.ones(n, bool)
-    bad = _either(bad_columns, bad_column_mask(aligned))
-    ny, nx = image.shape
+    feats = np.zeros((n, len(FEATURE_NAMES)), np.float32)
+    cut = np.zeros((n if stamps else 0, 3, CUTOUT, CUTOUT), np.float32)
+    fwhm, star = ctx.fwhm, ctx.star
     margin = int(max(2 * fwhm, 3)) + 2
     r_sat = int(max(5 * fwhm, 12))
     r_dip = int(max(2 * fwhm, 3))
+    h = CUTOUT // 2
+    star_size = star[0] if star[0] > 0 else 2.0 * (fwhm * _SIGMA_PER_FWHM) ** 2
     for i in range(n):
         xi, yi = round(float(found["x"][i])), round(float(found["y"][i]))
-        if not (margin <= xi < nx - margin and margin <= yi < ny - margin):
-            ok[i] = False
-            continue
-        near = (slice(yi - margin, yi + margin + 1), slice(xi - margin, xi + margin + 1))
-        if not valid[near].all() or (bad is not None and bad[near].any()):
-            ok[i] = False
-            continue
-        ys = slice(max(0, yi - r_sat), yi + r_sat + 1)
-        xs = slice(max(0, xi - r_sat), xi + r_sat + 1)
-        if ((saturation is not None and image[ys, xs].max() >= 0.9 * saturation)
-                or (ref_saturation is not None and aligned[ys, xs].max() >= 0.9 * ref_saturation)):
-            ok[i] = False
-            continue
-        size, elongation, peak = _shape(diff, xi, yi)
-        if (size < 0.6 * star[0] or elongation > max(0.3, star[1] + 0.25)
-                or peak > min(0.95, 1.3 * star[2] + 0.05)):
-            ok[i] = False
-            continue
-        cut = diff[yi - r_dip:yi + r_dip + 1, xi - r_dip:xi + r_dip + 1]
-        if cut.min() < -0.5 * cut.max():
-            ok[i] = False
-    return ok
+        edge = _edge_distance(ctx.valid, xi, yi, 4 * margin)
+        bad_near = bool(ctx.bad is not None
+                        and _box(ctx.bad, xi, yi, margin, False).any())
+        sat_new = _peak_fraction(ctx.image, xi, yi, r_sat, ctx.saturation)
+        sat_ref = _peak_fraction(ctx.aligned, xi, yi, r_sat, ctx.ref_saturation)
+        size, elongation, peak = _shape(_box(ctx.diff, xi, yi, 2, 0.0), 2, 2)
+        dip = _box(ctx.diff, xi, yi, r_dip, 0.0)
+        dipole = float(-dip.min() / dip.max()) if dip.max() > 0 else 10.0
+        ok[i] = not (edge <= margin or bad_near or sat_new >= 0.9 or sat_ref >= 0.9
+                     or size < 0.6 * star[0] or elongation > max(0.3, star[1] + 0.25)
+                     or peak > min(0.95, 1.3 * star[2] + 0.05) or dipole > 0.5)
+        underlying = max(float(ref_sum[i]), 0.0) / max(float(flux[i]), 1e-6)
+        feats[i] = (math.log10(max(float(snr[i]), 1e-3)), ctx.log_fwhm_ratio, fwhm,
+                    size / star_size, elongation - star[1], peak / max(star[2], 1e-3),
+                    min(dipole, 10.0), min(edge / margin, 4.0), float(bad_near),
+                    min(sat_new, 2.0), min(sat_ref, 2.0), math.log10(1.0 + underlying),
+                    ctx.noise_ratio, math.log10(1.0 + ctx.n_above))
+        if stamps:
+            for c, a in enumerate((ctx.image, ctx.aligned, ctx.diff)):
+                cut[i, c] = _box(a, xi, yi, h, 0.0)
+    if stamps:
+        np.arcsinh(cut / np.float32(3.0 * ctx.rms_d), out=cut)
+    return ok, feats, cut
+
+
+def _box(image: np.ndarray, x: int, y: int, r: int, fill: Any) -> np.ndarray:
+    """``image[y-r:y+r+1, x-r:x+r+1]``, filled with ``fill`` where it leaves the image."""
+    ny, nx = image.shape
+    if r <= x < nx - r and r <= y < ny - r:
+        return image[y - r:y + r + 1, x - r:x + r + 1]
+    out = np.full((2 * r + 1, 2 * r + 1), fill, dtype=image.dtype)
+    y0, y1, x0, x1 = max(y - r, 0), min(y + r + 1, ny), max(x - r, 0), min(x + r + 1, nx)
+    if y1 > y0 and x1 > x0:
+        out[y0 - y + r:y1 - y + r, x0 - x + r:x1 - x + r] = image[y0:y1, x0:x1]
+    return out
+
+
+def _edge_distance(valid: np.ndarray, x: int, y: int, r: int) -> int:
+    """Chebyshev distance (pixels) to the nearest pixel outside the image or the
+    reference, at most ``r + 1``."""
+    box = _box(valid, x, y, r, False)
+    bad = np.argwhere(~box)
+    if bad.size == 0:
+        return r + 1
+    return int(np.abs(bad - r).max(axis=1).min())
+
+
+def _peak_fraction(image: np.ndarray, x: int, y: int, r: int, level: float | None) -> float:
+    """Brightest pixel within ``r`` over ``level`` (0 without a level)."""
+    if level is None or not level > 0:
+        return 0.0
+    win = image[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1]
+    return float(win.max()) / level if win.size else 0.0
 
 
 def _shape(image: np.ndarray, x: int, y: int, r: int = 2) -> tuple[float, float, float]:

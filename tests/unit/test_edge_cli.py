@@ -20,9 +20,17 @@ def _files(tmp_path):
     return paths
 
 
+def _no_models(tmp_path) -> str:
+    """An empty model directory: the synthetic frames are not the simulator's, and the
+    anomaly model may judge them anomalous (an anomalous frame never becomes a reference)."""
+    path = tmp_path / "no-models"
+    path.mkdir()
+    return str(path)
+
+
 def test_analyze_prints_one_line_per_frame(tmp_path, capsys) -> None:
     paths = _files(tmp_path)
-    assert main(["analyze", *map(str, paths)]) == 0
+    assert main(["analyze", "--models", _no_models(tmp_path), *map(str, paths)]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if not line.startswith("    ")]
     assert len(lines) == 2
@@ -62,9 +70,10 @@ def test_bad_files_fail_with_one_line_each_and_the_rest_is_analysed(tmp_path, ca
 
 def test_reference_directory_persists_between_runs(tmp_path, capsys) -> None:
     paths = _files(tmp_path)
-    refs = tmp_path / "refs"
-    assert main(["analyze", "--reference", str(refs), str(paths[0])]) == 0
-    assert main(["analyze", "--reference", str(refs), "--json", str(paths[1])]) == 0
+    refs, models = tmp_path / "refs", _no_models(tmp_path)
+    assert main(["analyze", "--models", models, "--reference", str(refs), str(paths[0])]) == 0
+    assert main(["analyze", "--models", models, "--reference", str(refs), "--json",
+                 str(paths[1])]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last)["reference"] == "compared"
 
