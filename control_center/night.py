@@ -39,8 +39,11 @@ from control_center.events.override import (
     TargetForced,
     TelescopeResumed,
 )
+from control_center.events.photometry import FramePhotometryMeasured
 from control_center.events.site import FrameAnalyzed
 from control_center.network import Network, Site, Telescope
+from control_center.photometry.ingest import frame_photometry_fields
+from control_center.photometry.reactor import PhotometryReactor, Reaction
 from control_center.plugin_api.types import (
     Candidate,
     Conditions,
@@ -173,6 +176,9 @@ class NightRun:
         self._stop = threading.Event()
         self._seen = log.last_position()
         """Last log position whose event this night has processed."""
+        self.photometry = PhotometryReactor()
+        self._reactions: list[Reaction] = []
+        """Events the photometry chain answered, recorded after the ones that caused them."""
 
     def health_listener(self, site: str, address: str = ""):
         """A callback for a site link's health changes: ``(old, new, reason)``.
@@ -205,6 +211,7 @@ class NightRun:
             self._process(event)
         if positions:
             self._seen = positions[-1]
+        self._flush_reactions()
 
     def _catch_up(self, until: int | None = None) -> None:
         """Process events other writers appended to the log since the last one seen."""
@@ -215,8 +222,18 @@ class NightRun:
                 break
             self._process(recorded.event)
             self._seen = recorded.position
+        if until is None:   # else the caller, _after_append, flushes after its own events
+            self._flush_reactions()
+
+    def _flush_reactions(self) -> None:
+        """Record what the photometry chain answered to the events processed."""
+        while self._reactions:
+            r = self._reactions.pop(0)
+            self._record(r.event_class, stream=r.stream, actor=r.actor, causation=r.cause,
+                         **r.fields)
 
     def _process(self, event: LogEvent) -> None:
+        self._reactions += self.photometry.react(event)
         self.queue.apply_event(event)
         self.overrides.apply_event(event)
         self._honour(event)
@@ -478,6 +495,8 @@ class NightRun:
 
                 batch.add(FrameAnalyzed, stream=assigned.originator_id, causation=assigned,
                           **frame_analyzed_fields(raw))
+                batch.add(FramePhotometryMeasured, stream=assigned.originator_id,
+                          causation=assigned, **frame_photometry_fields(raw, assigned))
             if outcome.success:
                 done = batch.add(ObservationCompleted, stream=assigned.originator_id,
                                  causation=assigned, snr=round(outcome.snr, 2),
