@@ -1,0 +1,349 @@
+"""Train, export and evaluate the learned scheduler: value network, policy, Bellman check.
+
+``python -m models.scheduler.train [--model policy|value|bellman|all] [--seed 0] [--out DIR]
+[--quick]`` (default ``--model policy``: one model per run, as the registry expects)
+
+* ``value`` (``value-v1``): nights of :class:`~models.scheduler.env.SchedulingEnv`
+  played by a greedy/random mix give observations and their science value
+  (:mod:`models.scheduler.value_data`; training, calibration and test nights
+  disjoint, the test nights on start dates never trained on); a deep ensemble is
+  trained by Gaussian NLL, its variance scale fitted on the calibration nights,
+  exported, and the ONNX file evaluated on the test nights against the
+  hand-written value formula (one scale fitted on the training nights).
+* ``policy`` (``policy-v1``): behaviour cloning of greedy, then PPO on the
+  environment; the ONNX policy (argmax) is compared with greedy on held-out nights,
+  with and without a site lost in the middle of the night.
+* ``bellman`` (``bellman-v1``): PPO on the tiny instance of
+  :mod:`models.scheduler.bellman`; its exact expected value against value iteration's.
+
+Each writes ``NAME.onnx``, ``NAME.json`` (SHA-256, metrics, promotion metric) and
+``NAME-check.npz`` into ``--out`` and prints its metric table; ``card.md`` describes all
+three. ``--quick`` is a toy-size run (short nights, few episodes) for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+HERE = Path(__file__).resolve().parent
+TEST_STARTS = (datetime(2026, 3, 21, 18, tzinfo=UTC), datetime(2026, 7, 10, 18, tzinfo=UTC))
+"""Held-out nights: start dates never used in training (the first is the demo's night)."""
+
+
+def _progress():
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description:>18}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    TextColumn("{task.fields[note]}"), transient=False)
+
+
+def _env_config(quick: bool):
+    from models.scheduler.env import EnvConfig
+
+    if quick:
+        return EnvConfig(starts=(datetime(2026, 2, 14, 22, tzinfo=UTC),), hours=3.0,
+                         n_science=40, n_survey=20)
+    return EnvConfig()
+
+
+def _write(out: Path, name: str, onnx_bytes: bytes, meta: dict, check: dict) -> dict:
+    from models.scheduler.export import write_artefacts
+
+    return write_artefacts(out, name, onnx_bytes, meta, check)
+
+
+def train_value_model(args, progress) -> dict[str, Any]:
+    import torch
+
+    from models.scheduler.export import check_value, export_value
+    from models.scheduler.features import VALUE_FEATURES
+    from models.scheduler.serve import ValueNetwork
+    from models.scheduler.value_data import collect
+    from models.scheduler.value_train import evaluate_value, train_value
+
+    cfg = _env_config(args.quick)
+    test_cfg = cfg if args.quick else replace(cfg, starts=TEST_STARTS)
+    s = 1000 * args.seed
+    n_train, n_calib, n_test = (2, 1, 1) if args.quick else (24, 6, 8)
+    cache = None if args.quick or args.cache is None else Path(args.cache)
+    sets = {}
+    for split, config, first, n in (("train", cfg, s + 1000, n_train),
+                                    ("calib", cfg, s + 2000, n_calib),
+                                    ("test", test_cfg, s + 3000, n_test)):
+        task = progress.add_task(f"value: {split} nights", total=n, note="")
+        sets[split] = collect(config, list(range(first, first + n)),
+                              cache=cache / f"value-{split}-{args.seed}.npz" if cache else None,
+                              progress=lambda i, _n, task=task: progress.update(task, completed=i))
+        progress.update(task, completed=n, note=f"{len(sets[split])} observations")
+    epochs, members = (2, 2) if args.quick else (args.value_epochs, 5)
+    task = progress.add_task("value: ensemble", total=epochs * members, note="")
+    t0 = time.monotonic()
+    model, figures = train_value(sets["train"], sets["calib"], seed=args.seed, epochs=epochs,
+                                 members=members,
+                                 progress=lambda i, n: progress.update(task, completed=i))
+    t_train = time.monotonic() - t0
+    name = f"value-{args.version}"
+    meta: dict[str, Any] = {
+        "name": "value", "version": args.version, "kind": "scheduler-value-ensemble",
+        "format": "onnx",
+        "input": {"name": "features", "shape": [None, len(VALUE_FEATURES)], "dtype": "float32",
+                  "features": list(VALUE_FEATURES)},
+        "output": {"mean": "expected science value (priority x quality; 0 on failure)",
+                   "variance": "predictive variance (ensemble mixture x calibration scale)"},
+        "architecture": model.config,
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "training": {"seed": args.seed, "observations": {k: len(v) for k, v in sets.items()},
+                     "nights": {"train": n_train, "calibration": n_calib, "test": n_test},
+                     "test_starts": [t.isoformat() for t in test_cfg.starts],
+                     "epochs": epochs, "time_s": round(t_train, 1), **figures,
+                     "torch": torch.__version__.split("+")[0]},
+    }
+    onnx_bytes = export_value(model, meta)
+    meta["training"]["onnx_max_rel_diff"] = check_value(onnx_bytes, model, sets["test"].x[:512])
+    tmp = args.out / f".{name}.tmp.onnx"
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp.write_bytes(onnx_bytes)
+    served = ValueNetwork(tmp)
+    tmp.unlink()
+    metrics = evaluate_value(served.predict, sets["train"], sets["test"])
+    meta["metrics"] = metrics
+    meta["promotion_metric"] = {"name": "test RMSE of the science value", "value":
+                                metrics["rmse"], "higher_is_better": False}
+    onnx_bytes = export_value(model, meta)
+    full = _write(args.out, name, onnx_bytes, meta, {"features": sets["test"].x[:32]})
+    rows = [("RMSE (science value)", metrics["formula_rmse"], metrics["rmse"], "lower"),
+            ("MAE", metrics["formula_mae"], metrics["mae"], "lower"),
+            ("rank correlation", metrics["formula_rank_correlation"],
+             metrics["rank_correlation"], "higher"),
+            ("interval ECE (50/68/90/95 %)", "-", metrics["interval_ece"], "<= 0.05"),
+            ("interval ECE (10..99 %)", "-", metrics["interval_ece_fine"], "")]
+    _print_table(f"{name}@{full['sha256'][:12]} ({len(sets['test'])} observations, "
+                 f"{n_test} held-out nights)", ("metric", "value formula", "ours", "goal"), rows)
+    print("coverage:", json.dumps(metrics["coverage"]))
+    return full
+
+
+def _policy_eval(env, runner, seeds, options=None) -> dict[str, Any]:
+    """Deterministic ONNX policy vs greedy on the same nights (and where work went)."""
+    from models.scheduler.rollout import play
+
+    ours = [play(env, runner, seed, options) for seed in seeds]
+    greedy = [play(env, None, seed, options) for seed in seeds]
+    v_ours = np.array([o["value"] for o in ours])
+    v_greedy = np.array([g["value"] for g in greedy])
+    return {"nights": len(seeds), "policy_value": round(float(v_ours.sum()), 2),
+            "greedy_value": round(float(v_greedy.sum()), 2),
+            "ratio_to_greedy": round(float(v_ours.sum() / max(v_greedy.sum(), 1e-9)), 4),
+            "nights_better": int(np.sum(v_ours > v_greedy)),
+            "policy_reward": round(float(np.sum([o["reward"] for o in ours])), 2),
+            "greedy_reward": round(float(np.sum([g["reward"] for g in greedy])), 2),
+            "runs": ours}
+
+
+def train_policy_model(args, progress) -> dict[str, Any]:
+    import torch
+
+    from models.scheduler.env import SchedulingEnv
+    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+    from models.scheduler.features import CANDIDATE_FEATURES, CONTEXT_FEATURES
+    from models.scheduler.policy_model import PolicyNet
+    from models.scheduler.ppo import PPOConfig, train_ppo
+    from models.scheduler.serve import PolicyRunner
+
+    cfg = _env_config(args.quick)
+    env = SchedulingEnv(cfg)
+    torch.manual_seed(args.seed)
+    net = PolicyNet(len(CANDIDATE_FEATURES), len(CONTEXT_FEATURES))
+    iters, per, bc = (1, 1, 1) if args.quick else (args.ppo_iterations, args.episodes, args.bc)
+    task = progress.add_task("policy: PPO", total=iters, note="cloning greedy")
+    t0, c0 = time.monotonic(), time.process_time()
+    history = train_ppo(
+        env, net, seed=args.seed, iterations=iters, episodes_per_iter=per, bc_episodes=bc,
+        cfg=PPOConfig(lr=args.lr),
+        progress=lambda i, n, row: progress.update(
+            task, completed=i, note=f"value/night {row['mean_value']:.0f} "
+                                    f"entropy {row['entropy']:.2f}"))
+    t_train, c_train = time.monotonic() - t0, time.process_time() - c0
+    name = f"policy-{args.version}"
+    meta: dict[str, Any] = {
+        "name": "policy", "version": args.version, "kind": "scheduler-policy", "format": "onnx",
+        "inputs": {"cand": ["batch", "candidates", len(CANDIDATE_FEATURES)],
+                   "mask": ["batch", "candidates"], "ctx": ["batch", len(CONTEXT_FEATURES)],
+                   "prev": ["batch", len(CANDIDATE_FEATURES)],
+                   "h": ["batch", net.config["memory"]]},
+        "candidate_features": list(CANDIDATE_FEATURES),
+        "context_features": list(CONTEXT_FEATURES),
+        "outputs": {"logits": "one per candidate (padding -1e9); the policy takes the argmax",
+                    "value": "critic (scaled return)", "h_out": "the telescope's new memory"},
+        "action": "joint over the feasible (target, telescope, exposure) candidates",
+        "architecture": net.config,
+        "n_parameters": int(sum(p.numel() for p in net.parameters())),
+        "training": {"seed": args.seed, "behaviour_cloning_nights": bc,
+                     "ppo_iterations": iters, "nights_per_iteration": per,
+                     "time_s": round(t_train, 1), "cpu_s": round(c_train, 1),
+                     "history": history,
+                     "env": {"starts": [t.isoformat() for t in cfg.starts], "hours": cfg.hours,
+                             "n_science": cfg.n_science, "n_survey": cfg.n_survey,
+                             "site_loss_prob": cfg.site_loss_prob},
+                     "torch": torch.__version__.split("+")[0]},
+    }
+    onnx_bytes = export_policy(net, meta)
+    feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
+                                net.config["memory"], args.seed)
+    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / f".{name}.tmp.onnx"
+    tmp.write_bytes(onnx_bytes)
+    runner = PolicyRunner(tmp)
+    test_env = SchedulingEnv(cfg if args.quick else replace(cfg, starts=TEST_STARTS))
+    n_eval = 1 if args.quick else args.eval_nights
+    seeds = list(range(9000 + 100 * args.seed, 9000 + 100 * args.seed + n_eval))
+    task = progress.add_task("policy: held-out", total=2, note="")
+    held = _policy_eval(test_env, runner, seeds, {"lose_site": ""})
+    progress.update(task, completed=1)
+    lost_site = test_env.network.sites[0].name
+    loss = _policy_eval(test_env, runner, seeds, {"lose_site": lost_site, "lose_at_h": 1.0
+                                                  if args.quick else 5.0})
+    progress.update(task, completed=2)
+    tmp.unlink()
+    after = [r for run in loss["runs"] for r in run["after_loss"]]
+    metrics = {
+        "held_out": {k: v for k, v in held.items() if k != "runs"},
+        "site_loss": {**{k: v for k, v in loss.items() if k != "runs"}, "site": lost_site,
+                      "observations_after_loss": len(after),
+                      "observations_at_lost_site_after_loss":
+                          sum(r["site"] == lost_site for r in after)},
+    }
+    meta["metrics"] = metrics
+    meta["promotion_metric"] = {"name": "science value / greedy's on held-out nights",
+                                "value": held["ratio_to_greedy"], "higher_is_better": True}
+    onnx_bytes = export_policy(net, meta)
+    full = _write(args.out, name, onnx_bytes, meta, feeds[1])
+    rows = [("science value, held-out nights", held["greedy_value"], held["policy_value"],
+             f"x{held['ratio_to_greedy']:.3f}"),
+            ("reward (value - costs + fairness + alerts)", held["greedy_reward"],
+             held["policy_reward"], ""),
+            (f"science value, {lost_site} lost mid-night", loss["greedy_value"],
+             loss["policy_value"], f"x{loss['ratio_to_greedy']:.3f}")]
+    _print_table(f"{name}@{full['sha256'][:12]} ({n_eval} held-out nights)",
+                 ("metric", "greedy", "policy", "ratio"), rows)
+    print(f"after the site loss: {len(after)} observations at the remaining sites, "
+          f"{metrics['site_loss']['observations_at_lost_site_after_loss']} at {lost_site}")
+    return full
+
+
+def train_bellman_model(args, progress) -> dict[str, Any]:
+    import torch
+
+    from models.scheduler.bellman import TINY, TinyEnv, greedy_value, optimal_value
+    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+    from models.scheduler.features import N_CANDIDATE, N_CONTEXT
+    from models.scheduler.policy_model import PolicyNet
+    from models.scheduler.ppo import PPOConfig, train_ppo
+    from models.scheduler.rollout import tiny_policy_value
+    from models.scheduler.serve import PolicyRunner
+
+    torch.manual_seed(args.seed)
+    net = PolicyNet(N_CANDIDATE, N_CONTEXT, hidden=32, heads=2, memory=16)
+    iters = 2 if args.quick else 20
+    task = progress.add_task("bellman: PPO", total=iters, note="")
+    t0 = time.monotonic()
+    history = train_ppo(TinyEnv(), net, seed=args.seed, iterations=iters, episodes_per_iter=32,
+                        cfg=PPOConfig(lr=1e-3, entropy=0.01, minibatch=64, reward_scale=0.1,
+                                      gamma=1.0),
+                        progress=lambda i, n, row: progress.update(task, completed=i))
+    t_train = time.monotonic() - t0
+    name = f"bellman-{args.version}"
+    meta: dict[str, Any] = {"name": "bellman", "version": args.version,
+                            "kind": "scheduler-policy (tiny Bellman instance)", "format": "onnx",
+                            "instance": TINY.__dict__, "architecture": net.config,
+                            "training": {"seed": args.seed, "ppo_iterations": iters,
+                                         "episodes_per_iteration": 32,
+                                         "time_s": round(t_train, 1),
+                                         "final": history[-1]}}
+    onnx_bytes = export_policy(net, meta)
+    feeds = policy_check_inputs(N_CANDIDATE, N_CONTEXT, 16, args.seed, (1, 3, 4))
+    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / f".{name}.tmp.onnx"
+    tmp.write_bytes(onnx_bytes)
+    ours = tiny_policy_value(PolicyRunner(tmp))
+    tmp.unlink()
+    best, greedy = optimal_value(), greedy_value()
+    meta["metrics"] = {"optimal_value": round(best, 4), "policy_value": round(ours, 4),
+                       "greedy_value": round(greedy, 4),
+                       "fraction_of_optimum": round(ours / best, 4),
+                       "greedy_fraction_of_optimum": round(greedy / best, 4)}
+    meta["promotion_metric"] = {"name": "expected value / value iteration's optimum",
+                                "value": round(ours / best, 4), "higher_is_better": True}
+    onnx_bytes = export_policy(net, meta)
+    full = _write(args.out, name, onnx_bytes, meta, feeds[1])
+    _print_table(f"{name}@{full['sha256'][:12]} (exact expectation over 64 weather paths)",
+                 ("metric", "greedy", "policy", "optimum (value iteration)"),
+                 [("expected value", round(greedy, 3), round(ours, 3), round(best, 3))])
+    return full
+
+
+def _print_table(title: str, header: tuple, rows: list[tuple]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for h in header:
+        table.add_column(str(h))
+    for row in rows:
+        table.add_row(*(str(x) for x in row))
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.scheduler.train",
+                                description="Train the learned scheduler's models.")
+    p.add_argument("--model", choices=("value", "policy", "bellman", "all"), default="policy",
+                   help="which model (default policy: one model per run, as the registry's "
+                        "`openastro train` expects; all: the three, one after the other)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data and training (default 0)")
+    p.add_argument("--out", type=Path, default=HERE, help=f"output directory (default {HERE})")
+    p.add_argument("--version", default="v1", help="version in the file names (default v1)")
+    p.add_argument("--quick", action="store_true", help="toy-size run (for tests)")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="cache the value network's simulated observations here")
+    p.add_argument("--value-epochs", type=int, default=25)
+    p.add_argument("--bc", type=int, default=4, help="nights of greedy to clone (default 4)")
+    p.add_argument("--ppo-iterations", type=int, default=12)
+    p.add_argument("--episodes", type=int, default=2, help="nights per PPO iteration")
+    p.add_argument("--lr", type=float, default=1e-4, help="PPO learning rate")
+    p.add_argument("--eval-nights", type=int, default=6)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = p.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("training needs torch: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    from models.scheduler.card import write_card
+
+    which = ("value", "policy", "bellman") if args.model == "all" else (args.model,)
+    with _progress() as progress:
+        for model in which:
+            {"value": train_value_model, "policy": train_policy_model,
+             "bellman": train_bellman_model}[model](args, progress)
+    write_card(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
