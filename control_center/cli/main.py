@@ -15,8 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
     from control_center.cli.alert_command import add_alert_parser
     from control_center.cli.analyze_command import add_analyze_parser
     from control_center.cli.audit_commands import add_explain_parser, add_replay_parser
+    from control_center.cli.bench_command import add_bench_parser
     from control_center.cli.dataset_command import add_dataset_parser
     from control_center.cli.demo_command import add_demo_parser
+    from control_center.cli.lightcurve_command import add_lightcurve_parser
     from control_center.cli.log_commands import add_log_parser
     from control_center.cli.models_command import add_models_parser
     from control_center.cli.override_command import add_override_parser
@@ -40,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_analyze_parser(commands)
     add_alert_parser(commands)
     add_visibility_parser(commands)
+    add_lightcurve_parser(commands)
     add_ui_parser(commands)
     add_log_parser(commands)
     add_explain_parser(commands)
     add_replay_parser(commands)
+    add_bench_parser(commands)
     add_override_parser(commands)
     add_plugins_parser(commands)
     add_dataset_parser(commands)

@@ -38,6 +38,12 @@ from control_center.events.override import (
     TelescopePaused,
     TelescopeResumed,
 )
+from control_center.events.photometry import (
+    CalibrationDriftDetected,
+    FramePhotometryMeasured,
+    LightCurveAlert,
+    SiteCalibrationFitted,
+)
 from control_center.events.plugin import PluginFailed
 from control_center.events.site import (
     FrameAnalyzed,
@@ -53,11 +59,14 @@ __all__ = [
     "AlertRetracted",
     "AssignmentChosen",
     "AssignmentVetoed",
+    "CalibrationDriftDetected",
     "CandidatesProposed",
     "CandidatesRejected",
     "CandidatesScored",
     "DecisionTriggered",
     "FrameAnalyzed",
+    "FramePhotometryMeasured",
+    "LightCurveAlert",
     "ModelDeployed",
     "ModelPromoted",
     "ModelRejected",
@@ -75,6 +84,7 @@ __all__ = [
     "PluginFailed",
     "PriorityChanged",
     "RetrainingProposed",
+    "SiteCalibrationFitted",
     "SiteConditionsChanged",
     "SiteHealthChanged",
     "TargetForced",

@@ -125,7 +125,8 @@ def _backend(port: int, **settings) -> IndiBackend:
 
 def _near_pole(backend: IndiBackend, observation_id: str, exposure_s: float,
                ) -> ObservationCommand:
-    """A target 5 deg from where the mount parks (the pole): a slew of about a second."""
+    """A target 5 deg from where the mount parks (the pole): the simulator slews there in
+    1 to 20 s, depending on the sidereal time (its RA axis turns at a fixed rate)."""
     deadline = time.monotonic() + 10
     while True:
         mount = backend.telemetry().mount[backend.telescope_key]
@@ -228,7 +229,7 @@ def _disconnect_from_another_client(port: int, device: str) -> None:
         other.close()
 
 
-def _wait_camera(backend: IndiBackend, state: str, timeout: float = 15.0) -> None:
+def _wait_camera(backend: IndiBackend, state: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while backend.telemetry().camera[backend.telescope_key].state != state:
         assert time.monotonic() < deadline, f"camera never {state}"
