@@ -30,7 +30,7 @@ demo: $(RUN)
 test: $(DEV)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-indi.sh
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(DEV)
 	$(VENV)/bin/ruff check control_center plugins simulator site_node models tests benchmarks protos
