@@ -17,7 +17,15 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from control_center import astro
-from control_center.plugin_api import Candidate, Conditions, DecisionContext, Score
+from control_center.events import ObservationCompleted, ObservationFailed
+from control_center.plugin_api import (
+    Candidate,
+    Conditions,
+    DecisionContext,
+    NightPlan,
+    Score,
+    hookimpl,
+)
 from models.scheduler.features import (
     candidate_matrix,
     context_vector,
@@ -216,3 +224,26 @@ def _context(context: DecisionContext, n: int, memory: NightMemory) -> np.ndarra
         calibrated=scope.telescope.name in memory.calibrated, n_candidates=n,
         offline_frac=len(context.offline_sites & sites) / len(sites),
         other_cloud=float(np.mean([o.cloud_cover for o in open_other])) if open_other else 1.0)
+
+
+class RemembersTheNight:
+    """Base of the plugins that feed the models their night so far: a
+    :class:`NightMemory` kept from the night's assignments and outcomes."""
+
+    def __init__(self) -> None:
+        self.memory = NightMemory()
+
+    @hookimpl
+    def openastro_night_started(self, night: NightPlan) -> None:
+        self.memory.clear()
+
+    @hookimpl
+    def openastro_event(self, event) -> None:
+        if isinstance(event, ObservationCompleted):
+            self.memory.on_finished(event.request_id, True, event.science_value)
+        elif isinstance(event, ObservationFailed):
+            self.memory.on_finished(event.request_id, False)
+
+    @hookimpl
+    def openastro_assigned(self, context: DecisionContext, candidate: Candidate) -> None:
+        self.memory.on_assigned(context.telescope.telescope.name, candidate)

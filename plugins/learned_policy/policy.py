@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from control_center.events import ObservationCompleted, ObservationFailed
 from control_center.plugin_api import (
     Candidate,
     Choice,
@@ -15,14 +14,14 @@ from control_center.plugin_api import (
     Score,
     hookimpl,
 )
-from models.scheduler.decision_features import NightMemory, policy_inputs
+from models.scheduler.decision_features import RemembersTheNight, policy_inputs
 
 __all__ = ["NAME", "LearnedPolicy"]
 
 NAME = "learned-policy"
 
 
-class LearnedPolicy:
+class LearnedPolicy(RemembersTheNight):
     """The ``learned-policy`` plugin.
 
     Parameters
@@ -37,8 +36,8 @@ class LearnedPolicy:
     """
 
     def __init__(self, model=None) -> None:
+        super().__init__()
         self._model = model
-        self.memory = NightMemory()
         self.states: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
@@ -51,19 +50,8 @@ class LearnedPolicy:
 
     @hookimpl
     def openastro_night_started(self, night: NightPlan) -> None:
-        self.memory.clear()
+        super().openastro_night_started(night)
         self.states.clear()
-
-    @hookimpl
-    def openastro_event(self, event) -> None:
-        if isinstance(event, ObservationCompleted):
-            self.memory.on_finished(event.request_id, True, event.science_value)
-        elif isinstance(event, ObservationFailed):
-            self.memory.on_finished(event.request_id, False)
-
-    @hookimpl
-    def openastro_assigned(self, context: DecisionContext, candidate: Candidate) -> None:
-        self.memory.on_assigned(context.telescope.telescope.name, candidate)
 
     @hookimpl
     def openastro_choose(self, context: DecisionContext, candidates: Sequence[Candidate],

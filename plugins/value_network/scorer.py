@@ -16,15 +16,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from control_center.events import ObservationCompleted, ObservationFailed
 from control_center.plugin_api import (
     Candidate,
     DecisionContext,
-    NightPlan,
     Score,
     hookimpl,
 )
-from models.scheduler.decision_features import NightMemory, value_inputs
+from models.scheduler.decision_features import RemembersTheNight, value_inputs
 from models.scheduler.features import VALUE_FEATURES
 
 __all__ = ["NAME", "ValueNetworkScorer", "weather_scenarios"]
@@ -53,7 +51,7 @@ def weather_scenarios(x: np.ndarray, n: int, rng: np.random.Generator) -> np.nda
     return out
 
 
-class ValueNetworkScorer:
+class ValueNetworkScorer(RemembersTheNight):
     """The ``value-network`` scorer plugin.
 
     Parameters
@@ -65,9 +63,9 @@ class ValueNetworkScorer:
     """
 
     def __init__(self, model=None, scenarios: int = 8) -> None:
+        super().__init__()
         self._model = model
         self.scenarios = scenarios
-        self.memory = NightMemory()
 
     @property
     def model(self):
@@ -76,21 +74,6 @@ class ValueNetworkScorer:
 
             self._model = ValueNetwork()
         return self._model
-
-    @hookimpl
-    def openastro_night_started(self, night: NightPlan) -> None:
-        self.memory.clear()
-
-    @hookimpl
-    def openastro_event(self, event) -> None:
-        if isinstance(event, ObservationCompleted):
-            self.memory.on_finished(event.request_id, True, event.science_value)
-        elif isinstance(event, ObservationFailed):
-            self.memory.on_finished(event.request_id, False)
-
-    @hookimpl
-    def openastro_assigned(self, context: DecisionContext, candidate: Candidate) -> None:
-        self.memory.on_assigned(context.telescope.telescope.name, candidate)
 
     @hookimpl
     def openastro_score(self, context: DecisionContext,
