@@ -489,8 +489,6 @@ class _Measurer:
     def _model_aperture_correction(self) -> float:
         """Total over aperture flux of the PSF model itself (pixel-integrated Moffat),
         measured the way stars are (local sky included), averaged over sub-pixel phases."""
-        from photutils.psf import MoffatPSF
-
         half = math.ceil(self.radius + 4.0 * self.fwhm + 4.0)
         size = 2 * half + 1
         alpha = self.fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / _MOFFAT_BETA) - 1.0))
@@ -500,9 +498,7 @@ class _Measurer:
         fine_y = (yy[..., None, None] + sub[:, None] + np.zeros((1, 5))).ravel()
         ratios = []
         for px, py in ((0.0, 0.0), (0.25, 0.25), (0.5, 0.5), (0.5, 0.0), (0.0, 0.25)):
-            model = MoffatPSF(flux=1.0, x_0=half + px, y_0=half + py, alpha=alpha,
-                              beta=_MOFFAT_BETA)
-            stamp = model(fine_x, fine_y).reshape(size, size, 25).mean(axis=2)
+            stamp = _moffat(fine_x, fine_y, half + px, half + py, alpha).reshape(size, size, 25).mean(axis=2)
             ap, _ = self._aperture(np.array([half + px]), np.array([half + py]),
                                    np.ascontiguousarray(stamp, dtype=np.float64))
             if ap[0] > 0:
@@ -512,13 +508,12 @@ class _Measurer:
     def _psf_flux(self, x: float, y: float, stars: _Stars) -> tuple[float, float] | None:
         """Flux of the object at (x, y), fitted jointly with its catalogue neighbours.
 
-        The PSF is photutils' Moffat profile (beta 3.5, the measured FWHM),
+        The PSF is a Moffat profile (beta 3.5, the measured FWHM; photutils'
+        ``MoffatPSF`` in closed form, without building a model per star),
         integrated over each pixel (5 x 5 subsamples); positions are fixed, so
         the fluxes and a constant sky offset are a weighted linear least-squares
         fit over the pixels within ``radius + FWHM`` of the object.
         """
-        from photutils.psf import MoffatPSF
-
         half = math.ceil(self.radius + 2.0 * self.fwhm)
         size = 2 * half + 1
         ny, nx = self.image.shape
@@ -540,8 +535,7 @@ class _Measurer:
         fit = np.hypot(xx - xs[0], yy - ys[0]).ravel() <= self.radius + self.fwhm
         columns = [np.ones(int(fit.sum()))]
         for sx, sy in zip(xs, ys, strict=True):
-            model = MoffatPSF(flux=1.0, x_0=sx, y_0=sy, alpha=alpha, beta=_MOFFAT_BETA)
-            columns.append(model(fine_x, fine_y).reshape(size * size, 25).mean(axis=1)[fit])
+            columns.append(_moffat(fine_x, fine_y, sx, sy, alpha).reshape(size * size, 25).mean(axis=1)[fit])
         a = np.column_stack(columns[1:] + columns[:1])
         data = cut.ravel()[fit]
         w = 1.0 / (self.rms**2 + np.maximum(data, 0.0) / (self.gain or 1e9))
@@ -579,3 +573,9 @@ def _mid_mjd(header: Any, exptime: float | None) -> float | None:
         except (KeyError, ValueError):
             return None
     return round(mjd + (exptime or 0.0) / 2.0 / 86400.0, 7)
+
+
+def _moffat(x: np.ndarray, y: np.ndarray, x0: float, y0: float, alpha: float) -> np.ndarray:
+    """A Moffat profile of unit flux (photutils' ``MoffatPSF``, beta :data:`_MOFFAT_BETA`)."""
+    r2 = (x - x0) ** 2 + (y - y0) ** 2
+    return (_MOFFAT_BETA - 1.0) / (math.pi * alpha**2) * (1.0 + r2 / alpha**2) ** -_MOFFAT_BETA
