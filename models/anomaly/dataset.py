@@ -125,29 +125,17 @@ def _night_of(split: str, index: int) -> int:
 def _observation(seed: int, split: str, index: int,
                  attempt: int = 0) -> tuple[Any, Any, int]:
     """A successful observation for (split, index): (simulated site, observation, render seed)."""
+    from models.datasets.sim_frames import random_observation
     from simulator._seeding import stream
 
     night = _night_of(split, index)
     sim = _network_night(seed, night)
     rng = stream(seed, "anomaly-dataset", split, str(index), str(attempt))
     sites = sorted(sim.sites)
-    for _ in range(500):
-        site = sim[sites[int(rng.integers(len(sites)))]]
-        scopes = sorted(site.telescopes)
-        scope = site.telescopes[scopes[int(rng.integers(len(scopes)))]]
-        t = sim.start + timedelta(seconds=float(rng.uniform(0, 86_000)))
-        if site.ephemeris.sun_altitude(t.timestamp()) > -8.0:
-            continue
-        ra = float(rng.uniform(0, 360))
-        dec = float(math.degrees(math.asin(rng.uniform(-1, 1))))
-        alt, _ = site.altaz(ra, dec, t)
-        if alt < scope.min_altitude_deg + 3:
-            continue
-        filt = scope.filters[int(rng.integers(len(scope.filters)))]
-        exposure = float(math.exp(rng.uniform(math.log(10), math.log(300))))
-        obs = site.observe(scope.name, ra, dec, None, filt, exposure, 0.5, t)
-        if obs.success:
-            return site, obs, int(rng.integers(2**31))
+    found = random_observation(lambda r: sim[sites[int(r.integers(len(sites)))]], sim.start,
+                               rng)
+    if found is not None:
+        return found
     raise RuntimeError(f"no successful observation found for {split}/{index}")
 
 

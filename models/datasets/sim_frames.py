@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -103,16 +103,16 @@ def _simulated_site(network: Any, name: str, seed: int, night: int, start: datet
     return _SITES[key]
 
 
-def _observation(network: Any, sites: list[str], seed: int, index: int,
-                 attempt: int) -> tuple[Any, Any, int]:
-    from simulator._seeding import stream
+def random_observation(pick_site: Callable[[Any], Any], start: datetime,
+                       rng: Any) -> tuple[Any, Any, int] | None:
+    """A successful observation at a random dark time of the day from ``start``, random
+    pointing above the telescope's limit, telescope, filter and exposure.
 
-    night = index % NIGHTS
-    start = FIRST_NIGHT + timedelta(days=NIGHT_STEP_DAYS * night)
-    rng = stream(seed, "dataset-frames", str(index), str(attempt))
+    ``pick_site(rng)`` draws the simulated site. Returns (site, observation, render
+    seed), or None when 500 tries found none (the sites always closed).
+    """
     for _ in range(500):
-        site = _simulated_site(network, sites[int(rng.integers(len(sites)))], seed, night,
-                               start)
+        site = pick_site(rng)
         scopes = sorted(site.telescopes)
         scope = site.telescopes[scopes[int(rng.integers(len(scopes)))]]
         t = start + timedelta(seconds=float(rng.uniform(0, 86_000)))
@@ -128,6 +128,21 @@ def _observation(network: Any, sites: list[str], seed: int, index: int,
         obs = site.observe(scope.name, ra, dec, None, filt, exposure, 0.5, t)
         if obs.success:
             return site, obs, int(rng.integers(2**31))
+    return None
+
+
+def _observation(network: Any, sites: list[str], seed: int, index: int,
+                 attempt: int) -> tuple[Any, Any, int]:
+    from simulator._seeding import stream
+
+    night = index % NIGHTS
+    start = FIRST_NIGHT + timedelta(days=NIGHT_STEP_DAYS * night)
+    rng = stream(seed, "dataset-frames", str(index), str(attempt))
+    found = random_observation(
+        lambda r: _simulated_site(network, sites[int(r.integers(len(sites)))], seed, night,
+                                  start), start, rng)
+    if found is not None:
+        return found
     raise FrameExportError(f"no successful observation found for frame {index} at "
                            f"{', '.join(sites)} (sites always closed?)")
 
