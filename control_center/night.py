@@ -55,6 +55,7 @@ from control_center.plugin_api.types import (
 )
 from control_center.projections.overrides import OverridesInForce
 from control_center.projections.request_queue import RequestQueue
+from control_center.sites.detections import transient_detected_fields
 from simulator.telescope import expected_duration_s
 from site_node.backends.base import ObservationCommand
 
@@ -82,7 +83,10 @@ class SiteLink(Protocol):
 
     def result(self, observation_id: str) -> Any:
         """Wait for an observation's result: it has ``start``, ``end`` and ``outcome``
-        (and, from a site node, the frame's ``analysis`` and raw ``result``).
+        (and, from a site node, the frame's ``analysis`` and raw ``result``), and
+        ``detections``: the transients the site found, recorded as ``TransientDetected``
+        (:mod:`control_center.sites.detections`: the edge pipeline's vetted candidates
+        from a site node, depth-limited simulated detections from an in-process site).
 
         Raises an exception whose message says why when the site cannot deliver.
         """
@@ -504,12 +508,14 @@ class NightRun:
                                  airmass=round(outcome.airmass, 4),
                                  science_value=round(outcome.science_value, 4), **common)
                 for found in getattr(observation, "detections", None) or ():
-                    batch.add(TransientDetected, stream=assigned.originator_id, causation=done,
-                              observation_id=assigned.observation_id, site=site,
-                              telescope=telescope, filter=candidate.filter,
-                              ra_deg=float(found["ra_deg"]), dec_deg=float(found["dec_deg"]),
-                              mag=float(found["mag"]), snr=float(found["snr"]),
-                              detector=str(found.get("detector", "simulator")))
+                    fields = transient_detected_fields(
+                        found, observation_id=assigned.observation_id, site=site,
+                        telescope=telescope, filter=candidate.filter,
+                        target_ra_deg=candidate.ra_deg, target_dec_deg=candidate.dec_deg,
+                        followup=candidate.kind == "followup")
+                    if fields is not None:
+                        batch.add(TransientDetected, stream=assigned.originator_id,
+                                  causation=done, **fields)
             else:
                 batch.add(ObservationFailed, stream=assigned.originator_id, causation=assigned,
                           reason=outcome.reason, **common)

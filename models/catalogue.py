@@ -8,6 +8,12 @@ holding at least ``name``, ``version``, ``sha256`` (of the .onnx bytes),
 measured on held-out data). The newest shipped version is the one in force
 until the registry promotes another.
 
+A package may also hold several models trained by one ``train.py`` (the
+scheduler's value network, policy and Bellman check in ``models/scheduler/``):
+:data:`FAMILIES` lists them as ``{package: {model name: member}}``; the model's
+files are ``models/PACKAGE/MEMBER-vN.onnx`` (+ ``.json``) and its entry point is
+the package's ``train.main`` called with ``--model MEMBER`` first.
+
 Optional, read from the train module:
 
 - ``LOG_DATASET = "<builder>"``: the model can train from data accumulated in the
@@ -40,12 +46,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RUNS_AT", "Catalogue", "CatalogueError", "ModelEntry", "ShippedModel",
+__all__ = ["FAMILIES", "RUNS_AT", "Catalogue", "CatalogueError", "ModelEntry", "ShippedModel",
            "read_metadata", "version_number"]
 
 MODELS_DIR = Path(__file__).resolve().parent
 RUNS_AT = {"anomaly": "site-node"}
 """Where each model is served when its metadata does not say (default control-center)."""
+FAMILIES: dict[str, dict[str, str]] = {
+    "scheduler": {"scheduler_value": "value", "scheduler_policy": "policy",
+                  "scheduler_bellman": "bellman"},
+}
+"""Packages holding several models: package -> {model name -> member (file prefix and
+``--model`` argument of the package's train.py)}."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _VERSION = re.compile(r"^v(\d+)$")
 
@@ -97,14 +109,21 @@ class ModelEntry:
     shipped: tuple[ShippedModel, ...] = field(default_factory=tuple)
     problems: tuple[str, ...] = ()
     """Older shipped versions left out because their metadata is broken."""
+    member: str | None = None
+    """For a model of a :data:`FAMILIES` package: its file prefix and ``--model``."""
 
     @property
     def train_module(self) -> str:
         return f"{self.package}.train"
 
     @property
+    def train_args(self) -> tuple[str, ...]:
+        """Arguments the train entry point is always given first."""
+        return ("--model", self.member) if self.member else ()
+
+    @property
     def train_entry(self) -> str:
-        return f"{self.train_module}:main"
+        return " ".join((f"{self.train_module}:main", *self.train_args))
 
     def train_main(self) -> Callable[[list[str] | None], int]:
         """The train entry point (imports the module: torch may be needed)."""
@@ -112,7 +131,14 @@ class ModelEntry:
         main = getattr(module, "main", None)
         if not callable(main):
             raise CatalogueError(f"model {self.name!r}: {self.train_module} has no main()")
-        return main
+        if not self.member:
+            return main
+        first = list(self.train_args)
+
+        def member_main(argv: list[str] | None = None) -> int:
+            return main(first + list(argv or []))
+
+        return member_main
 
     def log_dataset(self) -> str | None:
         """Name of the :mod:`models.datasets` builder the model trains on from the log."""
@@ -194,14 +220,27 @@ class Catalogue:
         Dotted name of ``root`` (default ``"models"``).
     """
 
-    def __init__(self, root: str | Path | None = None, package: str = "models") -> None:
+    def __init__(self, root: str | Path | None = None, package: str = "models",
+                 families: dict[str, dict[str, str]] | None = None) -> None:
         self.root = Path(root) if root is not None else MODELS_DIR
         self.package = package
+        self.families = FAMILIES if families is None else families
+
+    def _where(self) -> dict[str, tuple[str, str | None]]:
+        """Model name -> (package directory name, member or None)."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for p in self.root.glob("*/train.py"):
+            directory = p.parent.name
+            if directory in self.families:
+                for name, member in self.families[directory].items():
+                    out[name] = (directory, member)
+            elif _NAME.match(directory):
+                out[directory] = (directory, None)
+        return out
 
     def names(self) -> list[str]:
-        """Models that have a ``train.py`` (sorted)."""
-        return sorted(p.parent.name for p in self.root.glob("*/train.py")
-                      if _NAME.match(p.parent.name))
+        """Models that have a ``train.py`` (sorted; a family's models by their names)."""
+        return sorted(self._where())
 
     def get(self, name: str) -> ModelEntry:
         """The model ``name`` with its shipped versions (validated, oldest first).
@@ -211,16 +250,19 @@ class Catalogue:
         CatalogueError
             Unknown model, or shipped files with missing or broken metadata.
         """
-        names = self.names()
-        if name not in names:
-            raise CatalogueError(f"unknown model {name!r}; known: {', '.join(names) or 'none'}")
-        directory = self.root / name
-        files = [p for p in directory.glob(f"{name}-v*.onnx")
-                 if _VERSION.match(p.stem[len(name) + 1:])]
-        files.sort(key=lambda p: version_number(p.stem[len(name) + 1:]))
+        where = self._where()
+        if name not in where:
+            raise CatalogueError(f"unknown model {name!r}; known: "
+                                 f"{', '.join(sorted(where)) or 'none'}")
+        folder, member = where[name]
+        directory = self.root / folder
+        prefix = member or name
+        files = [p for p in directory.glob(f"{prefix}-v*.onnx")
+                 if _VERSION.match(p.stem[len(prefix) + 1:])]
+        files.sort(key=lambda p: version_number(p.stem[len(prefix) + 1:]))
         shipped, problems = [], []
         for i, onnx in enumerate(files):
-            version = onnx.stem[len(name) + 1:]
+            version = onnx.stem[len(prefix) + 1:]
             try:
                 meta = read_metadata(onnx.with_suffix(".json"))
                 if str(meta["version"]) not in (version, onnx.stem):
@@ -232,8 +274,8 @@ class Catalogue:
                 problems.append(str(exc))
                 continue
             shipped.append(ShippedModel(name, version, onnx, meta))
-        return ModelEntry(name, f"{self.package}.{name}", directory, tuple(shipped),
-                          tuple(problems))
+        return ModelEntry(name, f"{self.package}.{folder}", directory, tuple(shipped),
+                          tuple(problems), member)
 
     def entries(self) -> list[ModelEntry]:
         """Every model; a model with broken metadata raises CatalogueError."""

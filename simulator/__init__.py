@@ -25,6 +25,12 @@ Main entry points
     A night's program book as :class:`~control_center.plugin_api.types.QueuedRequest`
     (with ``v_mag``), ids like ``"galaxies-NGC1300"``.
 
+:func:`magnitude_at` ``(seed, name, time, filter="V")``
+    The truth of a programme star (a generated variable star ``VAR-nnnn``):
+    its magnitude at ``time``; :func:`variability_of` gives its whole
+    :class:`Variability` (kind, period, amplitude, epoch). Frames of a site node
+    draw the star at that magnitude.
+
 Times are timezone-aware datetimes (naive ones are read as UTC) or POSIX seconds.
 
 Building blocks, one module each
@@ -40,6 +46,7 @@ Building blocks, one module each
 ``horizon``    fast alt-az and sidereal time (~0.01 deg, microseconds per target).
 ``ephemeris``  Sun and Moon on a cached grid (astropy once per site and span).
 ``bands``      per-filter wavelengths, extinction, sky colours, throughput.
+``variability`` light curves of the programme stars (periodic or constant).
 ``starfield``  the sky's stars (generated per HEALPix pixel, the same for every run)
                and OpenNGC galaxies in a field: :func:`stars_in_field`,
                :func:`galaxies_in_field`.
@@ -71,6 +78,7 @@ from simulator.outcome import Outcome
 from simulator.programs import demo_requests
 from simulator.site import Observation, SimulatedNetwork, SimulatedSite
 from simulator.starfield import GalaxyTable, StarTable, galaxies_in_field, stars_in_field
+from simulator.variability import Variability, magnitude_at, programme_star, variability_of
 from simulator.weather import WeatherModel
 
 __all__ = [
@@ -83,10 +91,14 @@ __all__ = [
     "StarTable",
     "Target",
     "Transient",
+    "Variability",
     "WeatherModel",
     "demo_requests",
     "frame_for_observation",
     "galaxies_in_field",
+    "magnitude_at",
+    "programme_star",
     "render_frame",
     "stars_in_field",
+    "variability_of",
 ]

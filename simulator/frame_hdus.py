@@ -212,7 +212,7 @@ def build_hdus(image: np.ndarray, wcs, meta: dict[str, Any], point: dict[str, An
         ("mag", "E", point["mag"][inside], "mag"),
         ("b_minus_v", "E", point["b_minus_v"][inside], "mag"),
         ("flux_adu", "E", point["flux_adu"][inside], "adu"),
-        ("is_transient", "I", (kinds != b"star").astype(np.int16), ""),
+        ("is_transient", "I", ((kinds != b"star") & (kinds != b"target")).astype(np.int16), ""),
         ("kind", "10A", kinds, ""),
     ], [("XYORIGIN", 0, "x, y: centre of the first pixel is 0")])
     g = galaxies

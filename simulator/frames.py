@@ -143,6 +143,7 @@ def render_frame(site: Site, telescope: Telescope, *, ra_deg: float, dec_deg: fl
                  transients: int | Sequence[Transient | tuple[float, float, float]] = 0,
                  hours_since_dusk: float = 0.0, hours_since_dew_onset: float = 0.0,
                  seeing_fwhm_arcsec: float | None = None, object_name: str | None = None,
+                 sources: Sequence[tuple[float, float, float, str]] = (),
                  ) -> HDUList:
     """Render one exposure as a FITS file in memory.
 
@@ -186,6 +187,11 @@ def render_frame(site: Site, telescope: Telescope, *, ra_deg: float, dec_deg: fl
         and the site's vibration.
     object_name : str, optional
         ``OBJECT``; the pointing when omitted.
+    sources : sequence of (ra_deg, dec_deg, mag, kind)
+        More point sources absent from the catalogue, at their magnitude in
+        ``filter`` (B-V 0.65): a programme star (kind ``target``) or the sky's
+        transients (their kind, e.g. ``supernova``). They are in ``TRUTH`` with
+        that kind (``is_transient`` 0 for a target).
 
     Returns
     -------
@@ -260,6 +266,9 @@ def render_frame(site: Site, telescope: Telescope, *, ra_deg: float, dec_deg: fl
         ns = _transients(1, wcs, (h, w), zp_e, exposure_s, limit_mag - 2.0,
                          rng("artefacts", "new_source"))
         specs, t_kind = specs + ns, t_kind + ["new_source"]
+    for ra_s, dec_s, mag_s, kind_s in sources:
+        specs.append((float(ra_s), float(dec_s), float(mag_s)))
+        t_kind.append(str(kind_s)[:10])
     t_ra = np.array([s[0] for s in specs])
     t_dec = np.array([s[1] for s in specs])
     t_mag = np.array([s[2] for s in specs])
@@ -376,17 +385,26 @@ def frame_for_observation(simulated_site: SimulatedSite, observation: Observatio
                           seed: int, shape: tuple[int, int] = (1024, 1024),
                           artefacts: Sequence[str] = (),
                           transients: int | Sequence[Transient | tuple[float, float, float]] = 0,
-                          object_name: str | None = None) -> HDUList:
+                          object_name: str | None = None, sky_transients: bool = False,
+                          ) -> HDUList:
     """Render the frame of an :class:`~simulator.site.Observation` of ``simulated_site``.
 
     Conditions, altitude, sky brightness, zero point and seeing come from the
     observation and its outcome; hours since dusk and since dew onset from the
     site at mid-exposure.
 
+    When ``object_name`` is a programme star (a generated variable star of the
+    site's run seed, :func:`simulator.variability.programme_star`), it is drawn
+    at the observation's target position at its magnitude at mid-exposure.
+    With ``sky_transients`` the transients of the simulated sky
+    (:attr:`SimulatedSite.transients`) that exist in the field at mid-exposure
+    are drawn too, at their magnitude in the filter.
+
     Returns
     -------
     astropy.io.fits.HDUList
     """
+    from simulator.variability import programme_star
     from simulator.weather import hours_since_dew_onset
 
     site = simulated_site.site
@@ -398,6 +416,18 @@ def frame_for_observation(simulated_site: SimulatedSite, observation: Observatio
         sky = simulated_site.sky_brightness(observation.ra_deg, observation.dec_deg,
                                             observation.exposure_start, observation.filter)
     zp = out.zero_point_mag if math.isfinite(out.zero_point_mag) else None
+    sources: list[tuple[float, float, float, str]] = []
+    star = programme_star(simulated_site.seed, object_name)
+    if star is not None:
+        sources.append((observation.ra_deg, observation.dec_deg,
+                        star.magnitude(mid, observation.filter), "target"))
+    if sky_transients:
+        h, w = (int(v) for v in shape)
+        radius = math.hypot(h, w) / 2.0 * scope.field_of_view_arcmin / 60.0 / w
+        for t in simulated_site.transients.active(
+                mid, ra_deg=observation.ra_deg, dec_deg=observation.dec_deg,
+                radius_deg=radius, filter=observation.filter, max_mag=RENDER_DEPTH_CAP + 1.0):
+            sources.append((t.ra_deg, t.dec_deg, t.mag(observation.filter, mid), t.kind))
     return render_frame(
         site, scope, ra_deg=observation.ra_deg, dec_deg=observation.dec_deg,
         filter=observation.filter, exposure_s=observation.exposure_s,
@@ -406,4 +436,4 @@ def frame_for_observation(simulated_site: SimulatedSite, observation: Observatio
         seed=seed, shape=shape, artefacts=artefacts, transients=transients,
         hours_since_dusk=simulated_site.ephemeris.hours_since_dusk(mid),
         hours_since_dew_onset=hours_since_dew_onset(site, mid),
-        seeing_fwhm_arcsec=out.seeing_arcsec, object_name=object_name)
+        seeing_fwhm_arcsec=out.seeing_arcsec, object_name=object_name, sources=sources)

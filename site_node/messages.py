@@ -142,9 +142,14 @@ def _transient(c: Mapping[str, Any]) -> pb.TransientCandidate:
                 return v
         return 0.0
 
-    return pb.TransientCandidate(ra_deg=pick("ra_deg", "ra"), dec_deg=pick("dec_deg", "dec"),
-                                 x=pick("x"), y=pick("y"), flux=pick("flux"),
-                                 snr=pick("snr"), score=pick("real_bogus", "score", "probability"))
+    m = pb.TransientCandidate(ra_deg=pick("ra_deg", "ra"), dec_deg=pick("dec_deg", "dec"),
+                              x=pick("x"), y=pick("y"), flux=pick("flux"),
+                              snr=pick("snr"), score=pick("real_bogus", "score", "probability"),
+                              vetted=bool(c.get("vetted", False)))
+    mag = _number(c.get("mag"))
+    if mag is not None:
+        m.mag = mag
+    return m
 
 
 def analysis_to_pb(result: Mapping[str, Any], *, pipeline: str, latency_s: float,

@@ -9,6 +9,7 @@ and which event caused it.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import ClassVar
@@ -22,8 +23,12 @@ STREAM_NAMESPACE = UUID("6f1c2f8e-4c1a-5b7e-9a51-0a57a0c0ffee")
 """Namespace of the name-based (uuid5) ids of streams and events."""
 
 
+@functools.lru_cache(maxsize=4096)
 def stream_id(kind: str, name: str) -> UUID:
-    """Deterministic id of a named stream, e.g. ``stream_id("site", "la-palma")``."""
+    """Deterministic id of a named stream, e.g. ``stream_id("site", "la-palma")``.
+
+    Remembered (the same few site and telescope streams are named for every event).
+    """
     return uuid.uuid5(STREAM_NAMESPACE, f"{kind}:{name}")
 
 

@@ -8,9 +8,12 @@ hold two datetimes and up to three UUIDs, so the hooks dominate. Here:
 
 - :func:`encode_state` converts the top-level datetimes and UUIDs before the
   C encoder runs (nested ones still go through the hook): the same JSON. A
-  state holding only JSON's own types (str keys, finite floats; checked a
-  container at a time) is written by orjson, ~10x faster; it may spell a
-  float differently (``1e-05`` / ``0.00001``), never with another value;
+  state holding only JSON's own types (str keys, finite floats) is written by
+  orjson, ~10x faster; it may spell a float differently (``1e-05`` /
+  ``0.00001``), never with another value. orjson itself refuses every other
+  type (:data:`_ORJSON_OPTIONS`) but UUIDs, Enums and NaN, which it would
+  write differently: only those are looked for, a column of a table (a list
+  of one scalar type) in one C-level pass (``"".join``, ``sum``);
 - :func:`decode_state` runs orjson's decoder (the standard one for ``NaN``
   and integers of 19 digits or more, which orjson refuses or reads as floats) without a hook and converts the
   top-level ``{"_type_", "_data_"}`` values; when the body holds any other
@@ -113,29 +116,70 @@ def _finite(values: Iterable[Any]) -> bool:
     return total - total == 0  # NaN and infinities propagate (an overflow says False too)
 
 
-def _plain_values(values: Iterable[Any]) -> bool:
-    types = set(map(type, values))
-    if float in types and not _finite(values):
-        return False
-    if types <= _SCALARS:
+def _refuse(value: Any) -> Any:
+    """orjson's ``default``: any type orjson does not write itself goes to the transcoder."""
+    raise TypeError
+
+
+_ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+                   | orjson.OPT_PASSTHROUGH_DATACLASS)
+"""With these options and :func:`_refuse`, orjson writes only str, int (to 64 bits),
+float, bool, None, dict (str keys), list, tuple, UUID and Enum, and refuses the
+rest (subclasses, datetimes, dataclasses, numpy, Decimal...)."""
+_join = "".join
+_NONE = type(None)
+
+
+def _column_plain(values: list | tuple) -> bool:
+    """The usual column of a table: all str, all
+    finite numbers, or all None (one C-level pass). A str or int subclass let
+    through is refused by orjson (:data:`_ORJSON_OPTIONS`)."""
+    first = type(values[0])
+    if first is str:
+        try:
+            _join(values)
+        except TypeError:
+            return False
         return True
+    if first is float or first is int:
+        try:
+            total = sum(values)
+        except TypeError:
+            return False
+        # int, float, bool and their subclasses (an IntEnum is written as its int by
+        # both encoders); Decimal, Fraction, numpy numbers... are refused by orjson.
+        return type(total) in _NUMBERS and total - total == 0
+    if first is _NONE:
+        return values.count(None) == len(values)
+    return False
+
+
+_NUMBERS = frozenset((int, float, bool))
+
+
+def _orjson_safe(value: dict | list | tuple) -> bool:
+    """orjson with :data:`_ORJSON_OPTIONS` writes ``value`` as the transcoder would
+    decode it back, or refuses it: no UUID, Enum or non-finite float inside (which
+    orjson writes differently, with no error). A list of one scalar type (a column
+    of a table) is checked in one pass."""
+    values = value.values() if type(value) is dict else value
+    types = set(map(type, values))
+    if types <= _SCALARS:
+        return float not in types or _finite(values)
     for v in values:
         t = type(v)
-        if t is dict or t is list or t is tuple:
-            if not _plain(v):
+        if t is list or t is tuple:
+            if v and not _column_plain(v) and not _orjson_safe(v):
+                return False
+        elif t is dict:
+            if not _orjson_safe(v):
+                return False
+        elif t is float:
+            if not -_INF < v < _INF:
                 return False
         elif t not in _SCALARS:
-            return False
+            return False  # UUID, Enum, datetime...: the transcoder writes them
     return True
-
-
-def _plain(value: dict | list | tuple) -> bool:
-    """``value`` holds only JSON's own types: str keys, str, int, finite float, bool,
-    None, and lists and dicts of them (no UUID, datetime, subclass or NaN, which
-    orjson would write differently from the transcoder)."""
-    if type(value) is dict:
-        return set(map(type, value)) <= _STR_ONLY and _plain_values(value.values())
-    return _plain_values(value)
 
 
 def uuid_from_hex(text: str) -> UUID:
@@ -214,16 +258,30 @@ class StateCodec:
 
     def encode_state(self, state: dict[str, Any]) -> bytes:
         """Encode ``state`` (modified in place) as the transcoder would."""
+        safe = True  # orjson writes it as the transcoder would decode it back
+        dt_mark, uuid_mark = self._datetime, self._uuid
         for key, value in state.items():
             t = type(value)
-            if t is datetime and self._datetime:
+            if t is str or t is int or t is bool or value is None:
+                continue
+            if t is datetime and dt_mark:
                 state[key] = {"_type_": self._dt_name, "_data_": value.isoformat()}
-            elif t is UUID and self._uuid:
+            elif t is UUID and uuid_mark:
                 state[key] = {"_type_": self._uuid_name, "_data_": value.hex}
-        if _plain(state):
+            elif not safe:
+                continue
+            elif t is float:
+                safe = -_INF < value < _INF
+            elif t is list or t is tuple:
+                safe = not value or _column_plain(value) or _orjson_safe(value)
+            elif t is dict:
+                safe = _orjson_safe(value)
+            else:
+                safe = False
+        if safe:
             try:
-                return _orjson_dumps(state)
-            except _OrjsonEncodeError:  # an integer beyond 64 bits
+                return _orjson_dumps(state, _refuse, _ORJSON_OPTIONS)
+            except _OrjsonEncodeError:  # beyond 64 bits, a subclass, a datetime inside...
                 pass
         return self._encode(state).encode("utf8")
 

@@ -34,32 +34,30 @@ from sqlalchemy import (
     Engine,
     Table,
     bindparam,
-    case,
     event,
     func,
     select,
-    text,
-    update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 
 from control_center.eventlog.chain import GENESIS, seal
 from control_center.eventlog.dberrors import translate_db_error
 from control_center.eventlog.errors import LogCorrupt
-from control_center.eventlog.schema import META_TABLE, meta_table
+from control_center.eventlog.schema import META_TABLE
 
 __all__ = ["OPTIMISTIC_TRIES", "ChainWriter", "PostgresChainWriter", "relax_durability"]
 
 OPTIMISTIC_TRIES = 3
 """Single-statement attempts of a PostgreSQL batch before it locks the head first."""
 
-_m = meta_table.c
-_LOCK_HEAD = (update(meta_table).where(_m.key == "head_hash").values(value=_m.value)
-              .returning(_m.value))
-_MOVE_HEAD = (update(meta_table).where(_m.key.in_(["head_position", "head_hash"]))
-              .values(value=case((_m.key == "head_position", bindparam("position")),
-                                 else_=bindparam("hash"))))
-_LAST_ROWID = text("SELECT last_insert_rowid()")
+# SQLite statements, run straight on the driver (compiling a SQLAlchemy statement
+# costs more than running it): take the write lock with a no-op update of the head,
+# read the last rowid, move the head (position and hash in one statement).
+_LOCK_HEAD = (f"UPDATE {META_TABLE} SET value = value WHERE key = 'head_hash' "
+              "RETURNING value")
+_LAST_ROWID = "SELECT last_insert_rowid()"
+_MOVE_HEAD = (f"UPDATE {META_TABLE} SET value = CASE key WHEN 'head_position' THEN ? "
+              "ELSE ? END WHERE key IN ('head_position', 'head_hash')")
 
 Row = tuple[Any, int, str, bytes]
 """``(originator_id, originator_version, topic, state)`` of one chained record."""
@@ -119,16 +117,16 @@ class ChainWriter:
         Returns one ``(position, originator_id, originator_version, topic, state)``
         row per body, as the readers select them.
         """
-        value = conn.execute(_LOCK_HEAD).scalar()
+        value = conn.exec_driver_sql(_LOCK_HEAD).scalar()
         rows, head = chain_rows(bytes.fromhex(value) if value else GENESIS, bodies)
         # One executemany straight to the driver (ids stored as 16 bytes, as
         # eventsourcing's UUIDType does on SQLite). Under the write lock SQLite gives
         # the rows consecutive ids (max(rowid) + 1 each): the last one tells all.
         conn.exec_driver_sql(self._sqlite_insert,
                              [(oid.bytes, v, t, s) for oid, v, t, s in rows])
-        last = conn.execute(_LAST_ROWID).scalar()
+        last = conn.exec_driver_sql(_LAST_ROWID).scalar()
         positions = range(last - len(rows) + 1, last + 1)
-        conn.execute(_MOVE_HEAD, {"position": str(last), "hash": head.hex()})
+        conn.exec_driver_sql(_MOVE_HEAD, (str(last), head.hex()))
         return [(p, *r) for p, r in zip(positions, rows, strict=True)]
 
 

@@ -84,9 +84,28 @@ class TransientDetected(LogEvent):
     """A source that is not in the reference sky was found in an observation.
 
     Recorded in the same batch as the observation's completion, one event per
-    detection. ``detector`` says who found it (``edge`` pipeline of a site
-    node, or ``simulator`` for in-process simulated sites).
+    detection. ``detector`` says who found it:
+
+    ``edge``
+        the edge pipeline of a site node, on the frame it took: a candidate of
+        the difference image against the field's reference that the
+        real/bogus model kept (``score`` is its probability of being real;
+        None when the hand-written cuts decided, without a model). ``frame``
+        is the SHA-256 of the stored FITS file; ``x_px``/``y_px`` its position
+        on that frame.
+    ``simulated``
+        an in-process simulated site (no frame rendered): the sky's
+        transients in the field, each detected or not from its brightness
+        against the exposure's limiting magnitude, with seeded measurement
+        noise (``score``, ``frame``, ``x_px``, ``y_px`` empty).
+    ``simulator``
+        logs written before version 2 (the simulator's truth, for any site).
+
+    Version 2 added ``score``, ``frame``, ``x_px`` and ``y_px`` (empty by default,
+    so producers of version 1 events still work).
     """
+
+    class_version = 2
 
     observation_id: str
     site: str
@@ -97,3 +116,14 @@ class TransientDetected(LogEvent):
     mag: float
     snr: float
     detector: str
+    score: float | None = None
+    frame: str = ""
+    x_px: float | None = None
+    y_px: float | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        state["score"] = None
+        state["frame"] = ""
+        state["x_px"] = None
+        state["y_px"] = None

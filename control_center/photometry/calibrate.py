@@ -14,7 +14,9 @@ squares with Gaussian priors on the extinction, drift and flat terms, iterative
 
 :func:`frame_offset` then measures each frame's own offset from that model on
 its stars (clouds and transparency change from frame to frame), which
-:func:`calibrate_target` adds to the target's calibrated magnitude.
+:func:`calibrate_target` adds to the target's calibrated magnitude, with (optionally)
+the *star flat*: what the night's stars of that camera, pooled
+(:class:`StarResiduals`), say the model misses at the target's position.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CalibratedPoint", "LinearCalibration", "calibrate_target", "calibration_from_dict",
-           "fit_calibration", "frame_offset", "matches_table", "usable_stars"]
+__all__ = ["CalibratedPoint", "LinearCalibration", "LocalCorrection", "StarResiduals",
+           "calibrate_target", "calibration_from_dict", "fit_calibration", "frame_offset",
+           "frame_residuals", "matches_table", "usable_stars"]
 
 REF_COLOUR = 0.65
 LOCAL_SCALE = 0.5
 """Stars this far (in normalised frame units) from the target count half in its frame offset."""
+LOCAL_RADIUS = 0.06
+"""Gaussian radius (normalised frame units) of the night's star residuals that correct
+what the flat model misses at the target's position (:class:`StarResiduals`)."""
+LOCAL_PRIOR = 0.01
+"""Prior standard deviation (mag) of that local correction: it shrinks to 0 without stars."""
 MIN_STARS = 15
 """Fewer usable stars than this in a night's frames and the calibration is not converged."""
 _USABLE_MASK = 1 | 8 | 16 | 32 | 64
@@ -332,6 +340,88 @@ def frame_offset(calibration: Any, frame: Any, *, min_stars: int = 3,
     return FrameOffset(mean, sigma, n, float(np.average(col[keep], weights=w)))
 
 
+def frame_residuals(calibration: Any, frame: Any) -> dict[str, np.ndarray]:
+    """The usable stars of a frame: position, ``catalogue - calibrated`` after the frame's
+    own (global) offset, and instrumental error; empty when the frame has no offset."""
+    empty = {k: np.zeros(0) for k in ("x", "y", "r", "err")}
+    if frame.status != "ok" or frame.time_mjd is None or frame.airmass is None:
+        return empty
+    s = frame.stars
+    use = usable_stars(s)
+    offset = frame_offset(calibration, frame)
+    if offset.reason or not use.any():
+        return empty
+    col = np.asarray(s["catalogue_colour"], float)[use]
+    inst = np.asarray(s["instrumental_mag"], float)[use]
+    x, y = np.asarray(s["x"], float)[use], np.asarray(s["y"], float)[use]
+    mag, _ = calibration.apply(inst, np.zeros_like(inst), col, np.full(inst.size, frame.airmass),
+                               x, y, np.full(inst.size, frame.time_mjd))
+    r = np.asarray(s["catalogue_mag"], float)[use] - mag - offset.value
+    return {"x": x, "y": y, "r": r, "err": np.asarray(s["instrumental_err"], float)[use]}
+
+
+@dataclass(frozen=True)
+class LocalCorrection:
+    """What the night's stars say the model misses at one position of the frame."""
+
+    value: float
+    sigma: float
+    n_stars: float
+
+
+class StarResiduals:
+    """The residuals of one camera's stars over a night, pooled: a *star flat*.
+
+    The calibration's flat is a low-order polynomial; dust shadows and vignetting
+    details smaller than it can follow leave a few mmag at a given position, the
+    same in every frame of the night. The target sits at (nearly) the same pixels
+    in every frame, so each frame's near-target offset (:func:`frame_offset`)
+    does not remove it, and every site gets its own bias. Pooling the stars of
+    all the night's frames (each after its own global offset) measures it:
+    :meth:`correction` is the Gaussian-weighted (radius :data:`LOCAL_RADIUS`) mean
+    residual around a position, shrunk toward 0 by a prior of :data:`LOCAL_PRIOR`,
+    minus what the near-target weighting of :func:`frame_offset` already takes.
+
+    Parameters
+    ----------
+    residuals : iterable of dict
+        :func:`frame_residuals` of each frame.
+    """
+
+    def __init__(self, residuals: Iterable[Mapping[str, np.ndarray]]) -> None:
+        parts = [r for r in residuals if len(r["r"])]
+        cols = {k: (np.concatenate([p[k] for p in parts]) if parts else np.zeros(0))
+                for k in ("x", "y", "r", "err")}
+        ok = np.isfinite(cols["r"]) & np.isfinite(cols["err"]) & (cols["err"] > 0)
+        r = cols["r"][ok]
+        floor = 0.005
+        if r.size >= 10:
+            med = float(np.median(r))
+            mad = 1.4826 * float(np.median(np.abs(r - med)))
+            keep = np.abs(r - med) <= 5.0 * max(mad, 1e-4)
+            ok[np.flatnonzero(ok)[~keep]] = False
+            floor = math.sqrt(max(mad**2 - float(np.median(cols["err"][ok] ** 2)), 0.005**2))
+        self.x, self.y, self.r = cols["x"][ok], cols["y"][ok], cols["r"][ok]
+        self.w = 1.0 / (cols["err"][ok] ** 2 + floor**2)
+
+    def __len__(self) -> int:
+        return int(self.r.size)
+
+    def correction(self, x: float | None, y: float | None, *, radius: float = LOCAL_RADIUS,
+                   prior: float = LOCAL_PRIOR, scale: float = LOCAL_SCALE) -> LocalCorrection:
+        """The correction (mag, to add) at normalised position ``(x, y)``, and its sigma."""
+        if x is None or y is None or self.r.size == 0:
+            return LocalCorrection(0.0, 0.0, 0.0)
+        d2 = (self.x - x) ** 2 + (self.y - y) ** 2
+        k_local = self.w * np.exp(-0.5 * d2 / radius**2)
+        k_near = self.w / (1.0 + d2 / scale**2)
+        local = float(np.sum(k_local * self.r)) / (float(np.sum(k_local)) + 1.0 / prior**2)
+        near = float(np.sum(k_near * self.r)) / float(np.sum(k_near))
+        sigma = 1.0 / math.sqrt(float(np.sum(k_local)) + 1.0 / prior**2)
+        n_eff = float(np.sum(k_local)) ** 2 / max(float(np.sum(k_local**2)), 1e-300)
+        return LocalCorrection(local - near, sigma, n_eff)
+
+
 @dataclass(frozen=True)
 class CalibratedPoint:
     """One calibrated measurement of a target (mag None when not usable: ``flag`` says why)."""
@@ -350,11 +440,15 @@ class CalibratedPoint:
     calibration_rms: float | None = None
 
 
-def calibrate_target(calibration: Any, frame: Any) -> CalibratedPoint:
+def calibrate_target(calibration: Any, frame: Any,
+                     stars: StarResiduals | None = None) -> CalibratedPoint:
     """The calibrated magnitude of a frame's target, or a point flagged with why not.
 
     ``err`` combines the target's instrumental error, the frame offset's error
     and the colour term's uncertainty for the target's colour against the stars'.
+    With ``stars`` (the night's pooled star residuals of this camera and band), the
+    local correction at the target's position (:meth:`StarResiduals.correction`)
+    is added, and its error too.
     """
     t = frame.measurement or {}
     base = {"time_mjd": float(frame.time_mjd) if frame.time_mjd is not None else float("nan"),
@@ -384,8 +478,10 @@ def calibrate_target(calibration: Any, frame: Any) -> CalibratedPoint:
     mag, model_err = calibration.apply([t["instrumental_mag"], t["instrumental_mag"]],
                                        [0.0, 0.0], [colour, offset.mean_colour], *args)
     colour_var = max(float(model_err[0]) ** 2 - float(model_err[1]) ** 2, 0.0)
-    value = float(mag[0]) + offset.value
-    err = math.sqrt(float(t["instrumental_err"]) ** 2 + offset.sigma**2 + colour_var)
+    local = stars.correction(x, y) if stars is not None else LocalCorrection(0.0, 0.0, 0.0)
+    value = float(mag[0]) + offset.value + local.value
+    err = math.sqrt(float(t["instrumental_err"]) ** 2 + offset.sigma**2 + colour_var
+                    + local.sigma**2)
     flag = "ok" if not offset.reason else offset.reason
     return CalibratedPoint(mag=round(value, 5), err=round(err, 5), flag=flag, **base)
 

@@ -13,7 +13,9 @@ latest ``SiteCalibrationFitted`` of each site, band and night. From them:
 A frame is calibrated with its camera's (site and telescope) last calibration of
 its band and night (night =
 the correlation id of the event: the night's id), then corrected by its own
-offset measured on its stars.
+offset measured on its stars, and by what the stars of all that camera's frames
+of the night say the calibration's flat misses at the target's position
+(:class:`~control_center.photometry.calibrate.StarResiduals`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class LightCurves(Projection):
         self.frames: dict[str, list[FrameRecord]] = {}          # target -> frames
         self.calibrations: dict[tuple[str, str, str], dict] = {}  # (site, band, night)
         self._cal_cache: dict[tuple[str, str, str], Any] = {}
+        self._by_camera: dict[tuple[str, str, str], list[FrameRecord]] = {}
+        self._residuals: dict[tuple[str, str, str], tuple[Any, dict[int, Any], Any]] = {}
 
     # -- folding ---------------------------------------------------------------------------
 
@@ -94,6 +98,8 @@ class LightCurves(Projection):
 
     def add_frame(self, record: FrameRecord) -> None:
         self.frames.setdefault(record.target, []).append(record)
+        key = (instrument(record.site, record.telescope), record.filter, record.night)
+        self._by_camera.setdefault(key, []).append(record)
 
     def set_calibration(self, camera: str, band: str, night: str, calibration: dict,
                         converged: bool, reason: str = "") -> None:
@@ -111,7 +117,11 @@ class LightCurves(Projection):
                 "calibrations": [[*k, v] for k, v in self.calibrations.items()]}
 
     def load_state(self, state: dict) -> None:
-        self.frames = {t: [FrameRecord(**f) for f in fs] for t, fs in state["frames"].items()}
+        self.frames = {}
+        self._by_camera, self._residuals = {}, {}
+        for fs in state["frames"].values():
+            for f in fs:
+                self.add_frame(FrameRecord(**f))
         self.calibrations = {(s, b, n): v for s, b, n, v in state["calibrations"]}
         self._cal_cache = {}
 
@@ -127,6 +137,28 @@ class LightCurves(Projection):
         if key not in self._cal_cache:
             self._cal_cache[key] = calibration_from_dict(self.calibrations[key])
         return self._cal_cache[key]
+
+    def star_residuals(self, key: tuple[str, str, str], calibration: Any = None) -> Any:
+        """The pooled star residuals (a star flat) of a camera, band and night, or None.
+
+        Each frame's residuals are kept until the calibration changes; the pool is
+        rebuilt when a frame of that camera, band and night arrives.
+        """
+        from control_center.photometry.calibrate import StarResiduals, frame_residuals
+
+        cal = calibration if calibration is not None else self.calibration(*key)
+        if cal is None or not getattr(cal, "converged", False):
+            return None
+        frames = self._by_camera.get(key, [])
+        held, per_frame, pooled = self._residuals.get(key, (None, {}, None))
+        if held is not cal:
+            per_frame, pooled = {}, None
+        if pooled is None or len(per_frame) != len(frames):
+            for k in range(len(per_frame), len(frames)):
+                per_frame[k] = frame_residuals(cal, frames[k])
+            pooled = StarResiduals(per_frame.values())
+            self._residuals[key] = (cal, per_frame, pooled)
+        return pooled
 
     def targets(self) -> dict[str, int]:
         """Target names and their number of frames."""
@@ -148,8 +180,9 @@ class LightCurves(Projection):
         for f in self.frames.get(target, []):
             if band is not None and f.filter != band:
                 continue
-            out.append(calibrate_target(
-                self.calibration(instrument(f.site, f.telescope), f.filter, f.night), f))
+            key = (instrument(f.site, f.telescope), f.filter, f.night)
+            cal = self.calibration(*key)
+            out.append(calibrate_target(cal, f, self.star_residuals(key, cal)))
         out.sort(key=lambda p: (p.time_mjd if math.isfinite(p.time_mjd) else math.inf))
         return out
 

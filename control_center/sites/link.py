@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 
 from control_center.clock import RealClock
 from control_center.plugin_api.types import Conditions
 from control_center.sites.client import LINK_FAILURES, ResultFollower, SiteNodeClient
+from control_center.sites.detections import edge_detections
 from control_center.sites.health import Backoff
 from site_node.backends.base import ObservationCommand
 from site_node.messages import from_timestamp, pb
@@ -64,7 +64,8 @@ class RemoteObservation:
     result: Any = None
     """The raw :class:`ObservationResult` message."""
     detections: tuple[dict[str, Any], ...] = ()
-    """Sources the simulated sky put in the field (simulated backends only)."""
+    """The transients the node's edge pipeline found and vetted on the frame
+    (:func:`~control_center.sites.detections.edge_detections`); never the simulator's truth."""
 
 
 def remote_observation(result: pb.ObservationResult) -> RemoteObservation:
@@ -75,13 +76,9 @@ def remote_observation(result: pb.ObservationResult) -> RemoteObservation:
                             airmass=t.airmass, reason=o.reason, science_value=t.science_value,
                             quality=t.quality)
     analysis = analysis_dict(result) if result.HasField("analysis") else {}
-    detections = ()
-    if o.HasField("truth") and t.HasField("extras"):
-        found = json_format.MessageToDict(t.extras).get("detections") or ()
-        detections = tuple(d for d in found if isinstance(d, dict))
     return RemoteObservation(result.observation_id, result.seq, from_timestamp(o.start),
                              from_timestamp(o.end), outcome, analysis, result.has_frame, result,
-                             detections)
+                             edge_detections(result))
 
 
 def analysis_dict(result: pb.ObservationResult) -> dict[str, Any]:

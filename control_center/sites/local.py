@@ -7,9 +7,12 @@ interface as :class:`~control_center.sites.link.GrpcSiteLink`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from control_center.plugin_api.types import Conditions
+from control_center.sites.detections import simulated_detections
+from simulator.variability import target_v_mag
 from site_node.backends.base import ObservationCommand
 
 __all__ = ["InProcessSiteLink"]
@@ -19,9 +22,14 @@ class InProcessSiteLink:
     """One :class:`simulator.SimulatedSite` behind the SiteLink interface.
 
     The observation is simulated when it is submitted (no frame is rendered);
-    :meth:`result` hands it back: a :class:`simulator.Observation`, whose
-    ``detections`` (the sky's transients found in the field) the night loop
-    records as ``TransientDetected`` events.
+    :meth:`result` hands it back: a :class:`simulator.Observation` whose
+    ``detections`` are the sky's transients in the field that an exposure of
+    its depth detects (brightness against the limiting magnitude, seeded
+    noise), labelled ``detector="simulated"``
+    (:func:`~control_center.sites.detections.simulated_detections`); the night
+    loop records them as ``TransientDetected`` events. A programme star is
+    observed at its magnitude then (:func:`simulator.variability.target_v_mag`),
+    as a site node's simulated backend does.
     """
 
     def __init__(self, simulated_site) -> None:
@@ -35,8 +43,9 @@ class InProcessSiteLink:
 
     def submit(self, command: ObservationCommand) -> str:
         scope = command.telescope
+        v_mag = target_v_mag(self.site.seed, command.target, command.v_mag, command.start)
         self._done[command.observation_id] = self.site.observe(
-            scope, command.ra_deg, command.dec_deg, command.v_mag, command.filter,
+            scope, command.ra_deg, command.dec_deg, v_mag, command.filter,
             command.exposure_s, command.priority, command.start, self._pointing.get(scope),
             self._filter.get(scope))
         self._pointing[scope] = (command.ra_deg, command.dec_deg)
@@ -44,7 +53,8 @@ class InProcessSiteLink:
         return command.observation_id
 
     def result(self, observation_id: str):
-        return self._done.pop(observation_id)
+        observation = self._done.pop(observation_id)
+        return replace(observation, detections=simulated_detections(observation.detections))
 
     def close(self) -> None:
         """Nothing to release."""

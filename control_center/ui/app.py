@@ -32,6 +32,7 @@ from control_center.ui.overrides import Override, apply_override
 from control_center.ui.views.alerts import AlertsView
 from control_center.ui.views.base import ConsoleView
 from control_center.ui.views.decisions import DecisionsView
+from control_center.ui.views.lightcurves import LightCurvesView
 from control_center.ui.views.log_tail import LogView
 from control_center.ui.views.network import NetworkView
 from control_center.ui.views.queue import QueueView
@@ -49,7 +50,8 @@ screen to draw each snapshot before folding on."""
 
 VIEWS: tuple[tuple[str, type[ConsoleView]], ...] = (
     ("network", NetworkView), ("decisions", DecisionsView), ("log", LogView),
-    ("queue", QueueView), ("alerts", AlertsView), ("sky", SkyView), ("trends", TrendsView))
+    ("queue", QueueView), ("alerts", AlertsView), ("sky", SkyView), ("trends", TrendsView),
+    ("lightcurves", LightCurvesView))
 
 
 class ObserverConsole(App):
@@ -98,7 +100,8 @@ class ObserverConsole(App):
                              daemon=True).start()
 
     def view(self, key: str) -> ConsoleView:
-        """The view named ``key`` (``network``, ``decisions``, ``log``, ``queue``, ``alerts``)."""
+        """The view named ``key`` (``network``, ``decisions``, ``log``, ``queue``, ``alerts``,
+        ``sky``, ``trends``, ``lightcurves``)."""
         return self.query_one(f"#{key}-view", ConsoleView)
 
     @property

@@ -24,8 +24,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["auroc", "baseline_scores", "evaluate", "evaluate_features", "fpr_at_tpr",
+__all__ = ["HELD_OUT_NOTE", "auroc", "baseline_scores", "evaluate", "evaluate_features", "fpr_at_tpr",
            "markdown_table"]
+
+
+HELD_OUT_NOTE = ("Every kind is held out: no anomalous frame was used to train, calibrate "
+                 "or tune this model (normal frames only), so each row is a leave-kinds-out "
+                 "result.")
+"""Said under the table of a model that used no anomaly label (anomaly-v3 on)."""
 
 
 def auroc(normal: np.ndarray, anomalous: np.ndarray) -> float:
@@ -162,14 +168,18 @@ def markdown_table(metrics: dict[str, Any]) -> str:
         head += " AUROC, no reference | FPR @ 95% TPR, no reference |"
         rule += "---|---|"
     lines = [head, rule]
+    rows = metrics["per_kind"].values()
+    all_held_out = bool(rows) and all(r.get("tuned_on") is False for r in rows)
     for kind, r in metrics["per_kind"].items():
-        name = kind if r.get("tuned_on", True) or "tuned_on" not in r else f"{kind} (held out)"
+        name = kind if all_held_out or r.get("tuned_on", True) else f"{kind} (held out)"
         line = (f"| {name} | {r['n']} | {r['auroc']:.3f} | {r['fpr_at_95tpr']:.1%} | "
                 f"{r['recall_at_threshold']:.0%} | {r.get('baseline_auroc', float('nan')):.3f}"
                 f" | {r.get('baseline_fpr_at_95tpr', float('nan')):.1%} |")
         if no_ref:
             line += f" {r['auroc_no_reference']:.3f} | {r['fpr_at_95tpr_no_reference']:.1%} |"
         lines.append(line)
+    if all_held_out:
+        lines += ["", HELD_OUT_NOTE]
     return "\n".join(lines)
 
 

@@ -1,6 +1,12 @@
-"""Train, calibrate, export and evaluate the anomaly autoencoder (anomaly-v2).
+"""Train, calibrate, export and evaluate the anomaly autoencoder (anomaly-v3).
 
 ``python -m models.anomaly.train [--seed 0] [--frames N] [--epochs E] [--out models/anomaly]``
+
+anomaly-v3 (``--score multiscale``, the default) keeps anomaly-v2's inputs and
+network but scores a frame by its multi-scale, signed reconstruction residuals,
+calibrated on normal frames only (:mod:`models.anomaly.multiscale`): no anomaly
+label is used anywhere, so every kind is held out. ``--score v2`` reproduces
+anomaly-v2's score (top fractions and combination chosen on the tuning kinds).
 
 1. Renders frames and the references of their fields (:mod:`models.anomaly.rawframes`;
    ``--cache DIR`` keeps them) and makes the ``oa-thumb-v2`` inputs exactly as the
@@ -8,11 +14,10 @@
 2. Trains :class:`~models.anomaly.model.ThumbnailAutoencoder` on normal frames only
    (CPU, seeded, deterministic algorithms); the ``difference`` channel is zeroed in
    30 % of the samples, as at a site with no reference for the field yet.
-3. Standardises each part of the score (per-channel reconstruction errors and the
-   latent distance) on held-out normal frames of the training nights, picks the
-   score's free choices (top fraction of pixel errors, how parts combine) on the
-   *tuning kinds* only (:data:`TUNE_KINDS`, anomalies of the training nights), and
-   sets the threshold at ``--far`` false alarms on those normal frames.
+3. Standardises each part of the score on held-out normal frames of the training
+   nights and sets the threshold at ``--far`` false alarms on those normal frames
+   (v3); v2 also picks the score's free choices on the *tuning kinds*
+   (:data:`TUNE_KINDS`, anomalies of the training nights).
 4. Exports ONNX, checks onnxruntime against PyTorch (max abs diff < 1e-4).
 5. Evaluates the exported model per kind on frames of unseen nights, with and
    without the field's reference, against the IsolationForest baseline, and
@@ -258,9 +263,12 @@ def main(argv: list[str] | None = None) -> int:
                                 description="Train the anomaly autoencoder on simulated frames.")
     p.add_argument("--seed", type=int, default=0, help="seed of data and training (default 0)")
     p.add_argument("--frames", type=int, default=300, help="normal training frames")
-    p.add_argument("--epochs", type=int, default=60, help="training epochs (default 60)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
     p.add_argument("--out", type=Path, default=here, help=f"output directory (default {here})")
-    p.add_argument("--name", default="anomaly-v2", help="model name (default anomaly-v2)")
+    p.add_argument("--name", default="anomaly-v3", help="model name (default anomaly-v3)")
+    p.add_argument("--score", choices=("multiscale", "v2"), default="multiscale",
+                   help="multiscale residuals fitted on normal frames only (v3, default) or "
+                        "anomaly-v2's score tuned on the tuning kinds")
     p.add_argument("--val", type=int, default=200,
                    help="normal frames of the training nights (standardisation, threshold)")
     p.add_argument("--test", type=int, default=150, help="normal test frames")
@@ -298,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = THUMB_V2
     diff_ch = spec.channels.index("difference")
     kinds = tuple(args.kinds or ARTEFACT_KINDS)
-    tune_kinds = tuple(k for k in TUNE_KINDS if k in kinds) or kinds[:1]
+    multiscale = args.score == "multiscale"
+    tune_kinds = () if multiscale else (tuple(k for k in TUNE_KINDS if k in kinds) or kinds[:1])
     shape = (args.shape, args.shape)
     raw_cache = args.cache / "raw" if args.cache else None
     feat_cache = args.cache / "feat" if args.cache else None
@@ -331,12 +340,23 @@ def main(argv: list[str] | None = None) -> int:
             progress=lambda e, n, text: bar.update(task, completed=e, description=text))
         t_train = time.monotonic() - t1
         t2 = time.monotonic()
-        tune = Features.concat([load("val", args.tune_per_kind, (k,)) for k in tune_kinds])
+        tune = (Features.concat([load("val", args.tune_per_kind, (k,)) for k in tune_kinds])
+                if tune_kinds else None)
         test = load("test", args.test, ("normal",))
         anomalies = Features.concat([load("test", args.per_kind, (k,)) for k in kinds])
         t_data += time.monotonic() - t2
-    score, threshold, tuning = tune_score(model, train.x, val.x, tune.x, tune.kind, args.far,
-                                          optional_channels=(diff_ch,), channels=spec.channels)
+    if multiscale:
+        from models.anomaly.multiscale import calibrate_multiscale
+
+        score, threshold = calibrate_multiscale(
+            lambda x: _run(model, x), train.x, val.x, args.far, channels=spec.channels,
+            optional_channels=(diff_ch,))
+        tuning: list[dict[str, Any]] = []
+    else:
+        assert tune is not None
+        score, threshold, tuning = tune_score(model, train.x, val.x, tune.x, tune.kind,
+                                              args.far, optional_channels=(diff_ch,),
+                                              channels=spec.channels)
     meta: dict[str, Any] = {
         "name": args.name, "version": args.name.rsplit("-", 1)[-1],
         "kind": "anomaly-autoencoder", "format": "onnx",
@@ -348,9 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "baseline_features": list(STAT_NAMES),
         "tuning": {"kinds": list(tune_kinds), "held_out_kinds":
-                   [k for k in kinds if k not in tune_kinds], "candidates": tuning},
+                   [k for k in kinds if k not in tune_kinds], "candidates": tuning,
+                   "labels_used": ("none: trained and calibrated on normal frames only, "
+                                   "every kind held out") if multiscale else
+                   "tuning kinds choose the score's free parameters"},
         "training": {"seed": args.seed, "frames": len(train), "val_frames": len(val),
-                     "tune_frames": len(tune), "epochs": args.epochs,
+                     "tune_frames": len(tune) if tune is not None else 0,
+                     "epochs": args.epochs, "score": args.score,
                      "frame_shape": list(shape), "nights": TRAIN_NIGHTS,
                      "test_nights": TEST_NIGHTS, "loss": losses, "time_s": round(t_train, 1),
                      "data_time_s": round(t_data, 1), "threads": args.threads,
@@ -370,10 +394,15 @@ def main(argv: list[str] | None = None) -> int:
     check_x = np.concatenate([test.x[:2], anomalies.x[:: args.per_kind][:4]])
     full = write_artefacts(args.out, args.name, onnx_bytes, meta, check_x)
     table = markdown_table(meta["metrics"])
-    write_card_v2(args.out / "card.md", full, table)
+    if multiscale:
+        from models.anomaly.card_v3 import write_card_v3
+
+        write_card_v3(args.out / "card.md", full, table)
+    else:
+        write_card_v2(args.out / "card.md", full, table)
     m = meta["metrics"]
     print(f"{args.name}@{full['sha256'][:12]}: data {t_data:.0f} s, training {t_train:.0f} s, "
-          f"threshold {threshold:.4g} ({score['combine']}, two-sided {score['two_sided']}), "
+          f"threshold {threshold:.4g} ({score['combine']}), "
           f"false alarms on {m['n_test_normal']} normal test frames "
           f"{m['test_false_alarm_rate']:.1%} (chosen {args.far:.1%})")
     print(table)

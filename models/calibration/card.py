@@ -104,7 +104,22 @@ def write_card(path: Path, meta: dict[str, Any], rows: list[tuple[str, ...]]) ->
         "  Sersic galaxies only (no blends, no artefacts, no galaxies under 0.4 arcsec).",
         "  Its domain term needs unlabelled images of a new site to align it. With the",
         "  PSF star as input the task is already nearly site-invariant without the",
-        "  domain term (compare the lambda=0 column): the MMD term's gain is small.",
+        "  domain term (compare the lambda=0 column): the MMD term's gain is not",
+        "  significant and the adversarial (DANN) term hurts (see the study above).",
         "- Simulated data only; all figures are on the simulator's truth.",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    study = _study_block(path)
+    if study:     # the leave-one-site-out study (domain_study.py) survives a retrain
+        text = text.replace("## Training data\n", f"{study}\n\n## Training data\n", 1)
+    path.write_text(text)
+
+
+def _study_block(path: Path) -> str:
+    """The card's leave-one-site-out study section, if it has one ("" if not)."""
+    from models.calibration.domain_study import CARD_BEGIN, CARD_END
+
+    old = path.read_text() if path.exists() else ""
+    if CARD_BEGIN not in old or CARD_END not in old:
+        return ""
+    return CARD_BEGIN + old.split(CARD_BEGIN, 1)[1].split(CARD_END, 1)[0] + CARD_END

@@ -1,7 +1,7 @@
 """Train and evaluate the site calibration and the site-invariant classifier.
 
 ``python -m models.calibration.train [--seed 0] [--nights 6] [--frames 24] [--cutouts 2400]
-[--epochs 8] [--lam 1] [--out models/calibration] [--quick]``
+[--epochs 8] [--lam 1] [--method mmd|dann] [--augment] [--out models/calibration] [--quick]``
 
 1. Photometric calibration: simulates matched stars of every site over several nights
    (:mod:`models.calibration.crosssite`), fits the network jointly
@@ -142,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cutouts", type=int, default=2400,
                    help="training cutouts per site (default 2400; test and validation half)")
     p.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
-    p.add_argument("--lam", type=float, default=1.0, help="weight of the MMD term (default 1)")
+    p.add_argument("--lam", type=float, default=1.0, help="weight of the domain term (default 1)")
+    p.add_argument("--method", choices=("mmd", "dann"), default="mmd",
+                   help="domain term: multi-kernel MMD or adversarial (default mmd)")
+    p.add_argument("--augment", action="store_true",
+                   help="random rotations/flips of the training cutouts")
     p.add_argument("--out", type=Path, default=here, help=f"output directory (default {here})")
     p.add_argument("--name", default="calibration-v1", help="model name (default calibration-v1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
@@ -191,14 +195,17 @@ def main(argv: list[str] | None = None) -> int:
         task = bar.add_task("classifiers", total=runs * args.epochs)
         tick = lambda: bar.advance(task)
         everyone = train_classifier(CutoutSet.join(list(train.values())), lam=0.0,
-                                    seed=args.seed, epochs=args.epochs, on_epoch=tick)
+                                    seed=args.seed, epochs=args.epochs, augment=args.augment,
+                                    on_epoch=tick)
         in_site = {s: accuracy(predict(everyone, test[s])[0], test[s].label) for s in SITES}
         loso0 = leave_one_site_out(train, test, lam=0.0, seed=args.seed, epochs=args.epochs,
-                                   in_site=in_site, on_epoch=tick)
+                                   in_site=in_site, augment=args.augment, on_epoch=tick)
         loso = leave_one_site_out(train, test, lam=args.lam, seed=args.seed,
-                                  epochs=args.epochs, in_site=in_site, on_epoch=tick)
+                                  epochs=args.epochs, in_site=in_site, method=args.method,
+                                  augment=args.augment, on_epoch=tick)
         model = train_classifier(CutoutSet.join(list(train.values())), lam=args.lam,
-                                 seed=args.seed, epochs=args.epochs, on_epoch=tick)
+                                 seed=args.seed, epochs=args.epochs, method=args.method,
+                                 augment=args.augment, on_epoch=tick)
     temperature = calibrate_temperature(model, CutoutSet.join(list(val.values())))
     all_test = CutoutSet.join(list(test.values()))
     prob, _ = predict(model, all_test)
@@ -209,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                                      for s in SITES}}
     metrics = {"cross_site": cross,
                "domain": {"in_site_accuracy": in_site, "loso_lambda0": loso0,
-                          "loso": loso, "lambda": args.lam,
+                          "loso": loso, "lambda": args.lam, "method": args.method,
+                          "augment": args.augment,
                           "summary": _summary(loso0, loso)},
                "shipped": shipped}
     meta: dict[str, Any] = {
@@ -224,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                     OUTPUT_NAMES[1]: "32 site-invariant features"},
         "n_parameters": int(sum(q.numel() for q in model.parameters())),
         "training": {"seed": args.seed, "sites": list(SITES), "cutouts_per_site": args.cutouts,
-                     "epochs": args.epochs, "lambda": args.lam, "nights": args.nights,
+                     "epochs": args.epochs, "lambda": args.lam, "method": args.method,
+                     "augment": args.augment, "nights": args.nights,
                      "frames_per_night": args.frames, "quick": args.quick,
                      "threads": args.threads, "torch": torch.__version__.split("+")[0]},
         "site_calibration": {"band": cal.band, "sites": _site_effects(cal),

@@ -97,6 +97,9 @@ After {s['site']} is lost the policy keeps assigning at the other sites
 ({s['observations_after_loss']} observations after the loss,
 {s['observations_at_lost_site_after_loss']} at the lost site).
 """)
+    v2 = _load(out, "policy-v2") if version == "v1" else None
+    if v2:
+        parts.append(_policy_v2(v2))
     if bellman:
         m = bellman["metrics"]
         parts.append(f"""## bellman-{version}: the Bellman check
@@ -117,3 +120,39 @@ alerts as follow-up requests with a 3-hour window, the demo programme book); the
 simulator's outcome model: a real site needs its own observations to retrain on.
 """)
     (out / "card.md").write_text("\n".join(parts))
+
+
+def _cpu_v2(t: dict) -> str:
+    if "cpu_workers_s" in t:
+        return f"{t['cpu_s']} s of CPU + {t['cpu_workers_s']} s in the night workers"
+    return f"{t['cpu_s']} s of CPU in the main process, the nights ran in worker processes"
+
+
+def _policy_v2(policy: dict) -> str:
+    """The section of policy-v2 (imitation of the physics look-ahead on the night loop)."""
+    m, t = policy["metrics"]["held_out"], policy["training"]
+    return f"""## policy-v2: the policy in force (imitation of a physics look-ahead)
+
+SHA-256 `{policy['sha256']}`; {policy['n_parameters']:,} parameters; the architecture of
+policy-v1 with {len(policy['candidate_features'])} candidate features: `CANDIDATE_FEATURES`
+plus `PHYSICS_FEATURES` (`models/scheduler/physics.py`: the simulator's outcome model with
+its luck averaged out, under the conditions each site reports now -- expected value here,
+per 600 s of telescope time, its rank, the share of the best open telescope's, the value in
+an hour).
+
+Training (seed {t['seed']}, {t['time_s']} s of wall time on a shared 2-core machine;
+{_cpu_v2(t)}): {t['method']}. The teacher (`models/scheduler/teacher.py`) takes the
+candidate with the most expected value per second of telescope time (duration exponent
+{t['teacher']['alpha']}); it uses no foreknowledge of the weather. Nights: the real
+`NightRun` with every installed plugin and in-process simulated sites on
+{t['network']}, {t['hours']} h; {len(t['teacher_nights'])} teacher nights and
+{len(t['dagger_nights'])} DAgger nights ({t['decisions']:,} decisions), teacher agreement on
+them {t['train_accuracy']:.3f}.
+
+| held-out nights ({', '.join(d[1][:10] for d in m['nights'])}), night loop | greedy | policy-v2 |
+|---|---|---|
+| science value | {m['greedy_value']} | {m['policy_value']} ({m['ratio_to_greedy']:.3f}x) |
+
+The benchmark figures (`openastro bench schedule`, other nights and a second network) are
+in `models/README.md`. Its critic head is not trained (imitation only).
+"""

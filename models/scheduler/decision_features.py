@@ -27,19 +27,107 @@ from control_center.plugin_api import (
     hookimpl,
 )
 from models.scheduler.features import (
+    N_CANDIDATE,
     candidate_matrix,
     context_vector,
     kind_index,
+    physics_matrix,
     value_matrix,
 )
+from models.scheduler.physics import SiteSky, expected_values
 from simulator.bands import band
 from simulator.horizon import HorizonFrame
 from simulator.telescope import expected_duration_s
 
-__all__ = ["NightMemory", "policy_inputs", "value_inputs"]
+__all__ = ["NightMemory", "NightSkies", "PhysicsView", "physics_view", "policy_inputs",
+           "value_inputs"]
 
 FAILURE_DISCOUNT = 0.6
 TREND = timedelta(minutes=30)
+LATER = 3600.0
+"""Look-ahead of the "value in 1 h" physics feature (seconds)."""
+
+
+class NightSkies:
+    """Each site's :class:`~models.scheduler.physics.SiteSky` for the current night,
+    built on first use from the decision's night plan."""
+
+    def __init__(self) -> None:
+        self._skies: dict[tuple[str, datetime], SiteSky] = {}
+
+    def get(self, context: DecisionContext, site) -> SiteSky:
+        key = (site.name, context.night.start)
+        sky = self._skies.get(key)
+        if sky is None:
+            if len(self._skies) > 32:
+                self._skies.clear()
+            sky = SiteSky(site, context.night.start,
+                          max(context.night.end, context.night.start + timedelta(hours=1))
+                          + timedelta(hours=2))
+            self._skies[key] = sky
+        return sky
+
+
+@dataclass
+class PhysicsView:
+    """The outcome physics of a decision's candidates under the conditions now."""
+
+    value: np.ndarray
+    """Expected science value on the deciding telescope."""
+    duration: np.ndarray
+    """Telescope time each takes (s)."""
+    best_elsewhere: np.ndarray
+    """Best expected value on any open telescope of the network (this one included)."""
+    value_later: np.ndarray
+    """Expected value here an hour later under the same conditions."""
+
+    @property
+    def rate(self) -> np.ndarray:
+        """Expected value per second of telescope time."""
+        return self.value / np.maximum(self.duration, 1.0)
+
+
+def physics_view(context: DecisionContext, candidates: Sequence[Candidate],
+                 skies: NightSkies) -> PhysicsView:
+    """Expected values of ``candidates`` from :mod:`models.scheduler.physics`, with
+    the conditions each site reports now (a persistence forecast)."""
+    from simulator.horizon import to_seconds
+
+    scope = context.telescope
+    n = len(candidates)
+    requests = {r.request_id: r for r in context.queue}
+    ra = np.fromiter((c.ra_deg for c in candidates), float, n)
+    dec = np.fromiter((c.dec_deg for c in candidates), float, n)
+    exposure = np.fromiter((c.exposure_s for c in candidates), float, n)
+    priority = np.fromiter((c.priority for c in candidates), float, n)
+    filters = np.array([c.filter for c in candidates], dtype=object)
+    v_mag = np.array([_v_mag(c, requests) for c in candidates], dtype=float)
+    duration = np.asarray(expected_duration_s(
+        scope.telescope, scope.pointing_ra_deg, scope.pointing_dec_deg, scope.filter, ra, dec,
+        list(filters), exposure), dtype=float)
+    now = to_seconds(context.now)
+    t = now + float(np.median(duration)) / 2.0 if n else now
+    here = expected_values(skies.get(context, scope.site), scope.telescope, t, ra, dec, v_mag,
+                           filters, exposure, priority, context.conditions)
+    later = expected_values(skies.get(context, scope.site), scope.telescope, t + LATER, ra, dec,
+                            v_mag, filters, exposure, priority, context.conditions)
+    best = here.copy()
+    for name, other in context.telescopes.items():
+        site = other.site
+        cond = context.conditions_by_site.get(site.name)
+        if name == scope.telescope.name or cond is None or not cond.open \
+                or site.name in context.offline_sites:
+            continue
+        best = np.maximum(best, expected_values(skies.get(context, site), other.telescope, t, ra,
+                                                dec, v_mag, filters, exposure, priority, cond))
+    return PhysicsView(here, duration, best, later)
+
+
+def _v_mag(c: Candidate, requests: dict) -> float:
+    if c.v_mag is not None:
+        return float(c.v_mag)
+    r = requests.get(c.request_id)
+    return np.nan if r is None or r.v_mag is None else float(r.v_mag)
 
 
 @dataclass
@@ -168,8 +256,14 @@ def _wavelength(name: str) -> float:
 
 
 def policy_inputs(context: DecisionContext, candidates: Sequence[Candidate],
-                  scores: Sequence[Score], memory: NightMemory) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate matrix and context vector of one decision (aligned with ``candidates``)."""
+                  scores: Sequence[Score], memory: NightMemory,
+                  physics: PhysicsView | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate matrix and context vector of one decision (aligned with ``candidates``).
+
+    With ``physics`` the rows end with :data:`~models.scheduler.features.PHYSICS_FEATURES`
+    (:data:`~models.scheduler.features.POLICY_FEATURES`, policy-v2); without, they are
+    :data:`~models.scheduler.features.CANDIDATE_FEATURES` (policy-v1).
+    """
     g = _geometry(context, candidates)
     by_key = {s.candidate: s for s in scores}
     value = np.array([by_key[c.key].value if c.key in by_key else 0.0 for c in candidates])
@@ -186,6 +280,11 @@ def policy_inputs(context: DecisionContext, candidates: Sequence[Candidate],
         min_alt_deg=context.telescope.telescope.min_altitude_deg, window_left_h=window,
         remaining_frac=g.remaining, failures=g.failures, setup_s=g.setup,
         kind=kind_index([c.kind for c in candidates]), program_deficit=deficit)
+    if physics is not None:
+        cand = np.concatenate([cand, physics_matrix(
+            value=physics.value, duration_s=physics.duration,
+            best_elsewhere=physics.best_elsewhere, value_later=physics.value_later)], axis=1)
+    assert cand.shape[1] >= N_CANDIDATE
     return cand, _context(context, len(candidates), memory)
 
 

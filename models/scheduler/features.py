@@ -24,9 +24,12 @@ __all__ = [
     "CANDIDATE_FEATURES",
     "CONTEXT_FEATURES",
     "KINDS",
+    "PHYSICS_FEATURES",
+    "POLICY_FEATURES",
     "VALUE_FEATURES",
     "candidate_matrix",
     "context_vector",
+    "physics_matrix",
     "value_matrix",
 ]
 
@@ -40,6 +43,16 @@ CANDIDATE_FEATURES = (
     "failures / 3", "set-up s / 120", *[f"kind {k}" for k in KINDS],
     "programme completion - mean completion", "score per 600 s of telescope time / max",
 )
+PHYSICS_FEATURES = (
+    "expected value (outcome physics, conditions now) / max",
+    "expected value per 600 s of telescope time / max", "value-rate rank / n",
+    "expected value here / best at any open telescope now",
+    "expected value in 1 h / now (clipped to 2)",
+)
+"""Per-candidate physics of the outcome (:mod:`models.scheduler.physics`) under the
+conditions reported now: policy-v2 and later see them after :data:`CANDIDATE_FEATURES`."""
+POLICY_FEATURES = CANDIDATE_FEATURES + PHYSICS_FEATURES
+"""Candidate features of policy-v2 (policy-v1 sees :data:`CANDIDATE_FEATURES` only)."""
 CONTEXT_FEATURES = (
     "cloud cover", "humidity", "wind / 15 m/s", "seeing / 2 arcsec", "(zenith sky - 18) / 4",
     "open", "cloud change over the last 30 min", "hours of dark left / 12",
@@ -56,6 +69,7 @@ VALUE_FEATURES = (
 )
 N_CANDIDATE = len(CANDIDATE_FEATURES)
 N_CONTEXT = len(CONTEXT_FEATURES)
+N_POLICY = len(POLICY_FEATURES)
 N_VALUE = len(VALUE_FEATURES)
 
 
@@ -127,6 +141,37 @@ def candidate_matrix(*, priority, exposure_s, duration_s, score, sigma, airmass,
                           np.stack([np.clip(np.asarray(program_deficit, dtype=float), -1, 1),
                                     rate / max(float(np.max(rate)), 1e-6)], axis=1)], axis=1)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def physics_matrix(*, value, duration_s, best_elsewhere, value_later) -> np.ndarray:
+    """Rows of :data:`PHYSICS_FEATURES` (float32, shape ``(n, len(PHYSICS_FEATURES))``).
+
+    Parameters
+    ----------
+    value : array
+        Expected science value of each candidate on this telescope now.
+    duration_s : array
+        Telescope time it takes (slew, set-up, exposure, readout).
+    best_elsewhere : array
+        Its best expected value on any open telescope of the network now (this
+        one included).
+    value_later : array
+        Its expected value here one hour later (same conditions).
+    """
+    value = np.asarray(value, dtype=float)
+    n = value.size
+    if n == 0:
+        return np.zeros((0, len(PHYSICS_FEATURES)), dtype=np.float32)
+    rate = value / np.maximum(np.asarray(duration_s, dtype=float), 1.0) * 600.0
+    rank = np.empty(n)
+    rank[np.argsort(-rate, kind="stable")] = np.arange(n)
+    best = np.maximum(np.asarray(best_elsewhere, dtype=float), value)
+    cols = [value / max(float(value.max()), 1e-6), rate / max(float(rate.max()), 1e-6),
+            rank / n, np.where(best > 1e-9, value / np.maximum(best, 1e-9), 0.0),
+            np.where(value > 1e-9, np.clip(np.asarray(value_later, dtype=float)
+                                           / np.maximum(value, 1e-9), 0.0, 2.0), 0.0)]
+    return np.nan_to_num(np.stack(cols, axis=1), nan=0.0, posinf=0.0,
+                         neginf=0.0).astype(np.float32)
 
 
 def context_vector(*, cloud, humidity, wind_m_s, seeing_arcsec, sky_v_mag, open, cloud_trend,

@@ -13,11 +13,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_POLICY", "DEFAULT_VALUE", "METADATA_KEY", "PolicyRunner", "ValueNetwork"]
+__all__ = ["DEFAULT_POLICY", "DEFAULT_VALUE", "METADATA_KEY", "PolicyRunner", "ValueNetwork",
+           "newest"]
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_VALUE = HERE / "value-v1.onnx"
-DEFAULT_POLICY = HERE / "policy-v1.onnx"
+
+
+def newest(prefix: str, directory: Path = HERE) -> Path:
+    """The shipped ``PREFIX-vN.onnx`` with the highest N (``PREFIX-v1.onnx`` if none)."""
+    found = [(int(p.stem[len(prefix) + 2:]), p) for p in directory.glob(f"{prefix}-v*.onnx")
+             if p.stem[len(prefix) + 2:].isdigit()]
+    return max(found)[1] if found else directory / f"{prefix}-v1.onnx"
+
+
+DEFAULT_VALUE = newest("value")
+DEFAULT_POLICY = newest("policy")
+"""The newest shipped policy (policy-v2: imitation of the physics look-ahead teacher)."""
 METADATA_KEY = "openastro"
 VALUE_INPUT = "features"
 VALUE_OUTPUTS = ("mean", "variance")
@@ -63,7 +74,7 @@ class ValueNetwork:
 
 
 class PolicyRunner:
-    """The policy (``policy-v1.onnx``): one decision from candidate and context features.
+    """The policy (newest ``policy-vN.onnx``): one decision from candidate and context features.
 
     Parameters
     ----------

@@ -10,9 +10,16 @@
   trained by Gaussian NLL, its variance scale fitted on the calibration nights,
   exported, and the ONNX file evaluated on the test nights against the
   hand-written value formula (one scale fitted on the training nights).
-* ``policy`` (``policy-v1``): behaviour cloning of greedy, then PPO on the
-  environment; the ONNX policy (argmax) is compared with greedy on held-out nights,
-  with and without a site lost in the middle of the night.
+* ``policy`` (``policy-v2``, the one served): imitation of the physics look-ahead
+  teacher (:mod:`models.scheduler.teacher`) on the real night loop
+  (:mod:`models.scheduler.nightloop`: ``NightRun`` with every installed plugin and
+  in-process simulated sites): behaviour cloning on ``--bc`` teacher nights, then
+  ``--dagger`` nights acted by the student and labelled by the teacher
+  (:mod:`models.scheduler.imitation`); the ONNX policy is compared with greedy on a
+  held-out night of the night loop. ``--jobs`` runs nights in parallel processes.
+* ``policy-env`` (``policy-v1``'s recipe): behaviour cloning of greedy, then PPO on the
+  environment; compared with greedy on held-out environment nights, with and
+  without a site lost in the middle of the night.
 * ``bellman`` (``bellman-v1``): PPO on the tiny instance of
   :mod:`models.scheduler.bellman`; its exact expected value against value iteration's.
 
@@ -24,6 +31,7 @@ three. ``--quick`` is a toy-size run (short nights, few episodes) for tests.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -152,7 +160,156 @@ def _policy_eval(env, runner, seeds, options=None) -> dict[str, Any]:
             "runs": ours}
 
 
+TRAIN_NIGHT0 = datetime(2026, 1, 5, 18, tzinfo=UTC)
+"""First training night of the policy; the next ones are every 23 days (moon phases vary)."""
+EVAL_NIGHT0 = datetime(2026, 2, 16, 18, tzinfo=UTC)
+"""First held-out night of the policy's own evaluation (every 31 days after; never a
+training date, nor the benchmark's default 2026-03-21..23)."""
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (the night workers of ``--jobs``)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _policy_nights(first_seed: int, first: datetime, step_days: int, n: int, hour: int):
+    from datetime import timedelta
+
+    first = first.replace(hour=hour)
+    return [(first_seed + k, first + timedelta(days=step_days * k)) for k in range(n)]
+
+
 def train_policy_model(args, progress) -> dict[str, Any]:
+    """policy-v2: imitation of the physics look-ahead teacher on the real night loop."""
+    import torch
+
+    from control_center.network import load_network
+    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+    from models.scheduler.features import CONTEXT_FEATURES, POLICY_FEATURES
+    from models.scheduler.imitation import fit_imitation, imitation_accuracy
+    from models.scheduler.nightloop import compare_policies, run_nights
+    from models.scheduler.policy_model import PolicyNet
+    from models.scheduler.serve import PolicyRunner
+    from models.scheduler.teacher import ALPHA, BETA
+    from plugins.learned_policy import LearnedPolicy
+
+    network = load_network(args.network)
+    hours = 1.5 if args.quick else args.hours
+    n_bc, n_dagger, n_eval = (1, 1, 1) if args.quick else (args.bc, args.dagger, args.eval_nights)
+    epochs = 2 if args.quick else args.epochs
+    s = 100 * args.seed
+    hour = 22 if args.quick else args.start_hour
+    bc_nights = _policy_nights(5000 + s, TRAIN_NIGHT0, 23, n_bc, hour)
+    dagger_nights = _policy_nights(6000 + s, TRAIN_NIGHT0.replace(day=16), 23, n_dagger, hour)
+    eval_nights = _policy_nights(7000 + s, EVAL_NIGHT0, 31, n_eval, hour)
+    torch.manual_seed(args.seed)
+    net = PolicyNet(len(POLICY_FEATURES), len(CONTEXT_FEATURES))
+    t0, c0, k0 = time.monotonic(), time.process_time(), _children_cpu()
+    task = progress.add_task("policy: teacher nights", total=n_bc, note="")
+    data, teacher_values = run_nights(
+        network, bc_nights, hours=hours, net=net, actor="teacher", small_book=args.quick,
+        jobs=args.jobs,
+        progress=lambda i, n, v, a: progress.update(task, completed=i, note=f"value {v:.0f}"))
+    task = progress.add_task("policy: imitation", total=epochs, note="")
+    history = fit_imitation(net, data, epochs=epochs, seed=args.seed, lr=args.lr,
+                            per_epoch=args.per_epoch,
+                            progress=lambda i, n, loss: progress.update(
+                                task, completed=i, note=f"loss {loss:.3f}"))
+    student_values: list[float] = []
+    if dagger_nights:
+        task = progress.add_task("policy: DAgger nights", total=n_dagger, note="")
+        more, student_values = run_nights(
+            network, dagger_nights, hours=hours, net=net, actor="student",
+            small_book=args.quick, jobs=args.jobs,
+            progress=lambda i, n, v, a: progress.update(task, completed=i,
+                                                        note=f"value {v:.0f}, agrees {a:.2f}"))
+        data.extend(more)
+        task = progress.add_task("policy: imitation 2", total=epochs, note="")
+        history += fit_imitation(net, data, epochs=epochs, seed=args.seed + 1, lr=args.lr / 2,
+                                 per_epoch=args.per_epoch,
+                                 progress=lambda i, n, loss: progress.update(
+                                     task, completed=i, note=f"loss {loss:.3f}"))
+    accuracy = imitation_accuracy(net, data)
+    t_train, c_train = time.monotonic() - t0, time.process_time() - c0
+    c_children = _children_cpu() - k0
+    name = f"policy-{args.version}"
+    meta: dict[str, Any] = {
+        "name": "policy", "version": args.version, "kind": "scheduler-policy", "format": "onnx",
+        "inputs": {"cand": ["batch", "candidates", len(POLICY_FEATURES)],
+                   "mask": ["batch", "candidates"], "ctx": ["batch", len(CONTEXT_FEATURES)],
+                   "prev": ["batch", len(POLICY_FEATURES)],
+                   "h": ["batch", net.config["memory"]]},
+        "candidate_features": list(POLICY_FEATURES),
+        "context_features": list(CONTEXT_FEATURES),
+        "outputs": {"logits": "one per candidate (padding -1e9); the policy takes the argmax",
+                    "value": "critic (untrained in imitation)",
+                    "h_out": "the telescope's new memory"},
+        "action": "joint over the feasible (target, telescope, exposure) candidates",
+        "architecture": net.config,
+        "n_parameters": int(sum(p.numel() for p in net.parameters())),
+        "training": {"method": "imitation of the physics look-ahead teacher on the real night "
+                               "loop (behaviour cloning, then one DAgger round)",
+                     "teacher": {"alpha": ALPHA, "beta": BETA},
+                     "seed": args.seed, "network": network.name, "hours": hours,
+                     "start_hour_utc": hour,
+                     "teacher_nights": [[k, t.isoformat()] for k, t in bc_nights],
+                     "dagger_nights": [[k, t.isoformat()] for k, t in dagger_nights],
+                     "decisions": len(data), "epochs_per_round": epochs,
+                     "decisions_per_epoch": args.per_epoch,
+                     "teacher_values": teacher_values, "dagger_student_values": student_values,
+                     "loss_history": history, "train_accuracy": round(accuracy, 4),
+                     "time_s": round(t_train, 1), "cpu_s": round(c_train, 1),
+                     "cpu_workers_s": round(c_children, 1),
+                     "torch": torch.__version__.split("+")[0]},
+    }
+    onnx_bytes = export_policy(net, meta)
+    feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
+                                net.config["memory"], args.seed)
+    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / f".{name}.tmp.onnx"
+    tmp.write_bytes(onnx_bytes)
+    task = progress.add_task("policy: held-out", total=n_eval, note="greedy, teacher, policy")
+    try:
+        runs = compare_policies(
+            network, eval_nights, hours=hours, small_book=args.quick,
+            policies={"greedy": None,
+                      "policy-under-test": LearnedPolicy(PolicyRunner(tmp),
+                                                         name="policy-under-test")},
+            progress=lambda i, n: progress.update(task, completed=i))
+    finally:
+        tmp.unlink()
+    greedy, ours = sum(runs["greedy"]), sum(runs["policy-under-test"])
+    ratio = round(ours / max(greedy, 1e-9), 4)
+    metrics = {"held_out": {"nights": [[k, t.isoformat()] for k, t in eval_nights],
+                            "hours": hours, "network": network.name,
+                            "greedy_per_night": [round(v, 2) for v in runs["greedy"]],
+                            "policy_per_night": [round(v, 2)
+                                                 for v in runs["policy-under-test"]],
+                            "greedy_value": round(greedy, 2), "policy_value": round(ours, 2),
+                            "ratio_to_greedy": ratio},
+               "train_accuracy": round(accuracy, 4)}
+    meta["metrics"] = metrics
+    meta["promotion_metric"] = {"name": "science value / greedy's on held-out nights "
+                                        "(real night loop)",
+                                "value": ratio, "higher_is_better": True}
+    onnx_bytes = export_policy(net, meta)
+    full = _write(args.out, name, onnx_bytes, meta, feeds[1])
+    _print_table(f"{name}@{full['sha256'][:12]} ({n_eval} held-out nights, night loop)",
+                 ("metric", "greedy", "policy", "ratio"),
+                 [("science value, held-out nights", round(greedy, 1), round(ours, 1),
+                   f"x{ratio:.3f}"),
+                  ("teacher agreement (training decisions)", "-", f"{accuracy:.3f}", "")])
+    print(f"training: {len(data)} decisions, {t_train:.0f} s wall, {c_train:.0f} s CPU "
+          f"(+ {c_children:.0f} s in night workers)")
+    return full
+
+
+def train_policy_env_model(args, progress) -> dict[str, Any]:
+    """policy-v1's recipe: behaviour cloning of greedy, then PPO on the environment."""
     import torch
 
     from models.scheduler.env import SchedulingEnv
@@ -311,22 +468,42 @@ def _print_table(title: str, header: tuple, rows: list[tuple]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m models.scheduler.train",
                                 description="Train the learned scheduler's models.")
-    p.add_argument("--model", choices=("value", "policy", "bellman", "all"), default="policy",
+    p.add_argument("--model", choices=("value", "policy", "policy-env", "bellman", "all"),
+                   default="policy",
                    help="which model (default policy: one model per run, as the registry's "
                         "`openastro train` expects; all: the three, one after the other)")
     p.add_argument("--seed", type=int, default=0, help="seed of data and training (default 0)")
     p.add_argument("--out", type=Path, default=HERE, help=f"output directory (default {HERE})")
-    p.add_argument("--version", default="v1", help="version in the file names (default v1)")
+    p.add_argument("--version", default=None,
+                   help="version in the file names (default v2 for the policy, else v1)")
     p.add_argument("--quick", action="store_true", help="toy-size run (for tests)")
     p.add_argument("--cache", default=None, metavar="DIR",
                    help="cache the value network's simulated observations here")
     p.add_argument("--value-epochs", type=int, default=25)
-    p.add_argument("--bc", type=int, default=4, help="nights of greedy to clone (default 4)")
+    p.add_argument("--bc", type=int, default=None,
+                   help="nights of the teacher (policy, default 3) or of greedy (policy-env, "
+                        "default 4) to clone")
+    p.add_argument("--dagger", type=int, default=1,
+                   help="policy: nights of the student labelled by the teacher (default 1)")
+    p.add_argument("--epochs", type=int, default=8,
+                   help="policy: imitation epochs per round (default 8)")
+    p.add_argument("--hours", type=float, default=6.0,
+                   help="policy: length of the training and held-out nights (default 6)")
+    p.add_argument("--start-hour", type=int, default=22,
+                   help="policy: UTC hour the training and held-out nights start (default 22)")
+    p.add_argument("--network", default=None, metavar="FILE.toml",
+                   help="policy: network of the training nights (default the shipped one)")
     p.add_argument("--ppo-iterations", type=int, default=12)
     p.add_argument("--episodes", type=int, default=2, help="nights per PPO iteration")
-    p.add_argument("--lr", type=float, default=1e-4, help="PPO learning rate")
-    p.add_argument("--eval-nights", type=int, default=6)
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default 2e-3 imitation, 1e-4 PPO)")
+    p.add_argument("--eval-nights", type=int, default=None,
+                   help="held-out nights (default 1 for the policy, 6 for policy-env)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--per-epoch", type=int, default=800,
+                   help="policy: decisions per imitation epoch (a random subset; default 800)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="policy: nights simulated at once, one process each (default 1)")
     args = p.parse_args(argv)
     try:
         import torch
@@ -339,8 +516,14 @@ def main(argv: list[str] | None = None) -> int:
     which = ("value", "policy", "bellman") if args.model == "all" else (args.model,)
     with _progress() as progress:
         for model in which:
+            run = copy.copy(args)
+            run.version = args.version or ("v2" if model == "policy" else "v1")
+            run.lr = args.lr or (2e-3 if model == "policy" else 1e-4)
+            run.eval_nights = args.eval_nights or (1 if model == "policy" else 6)
+            run.bc = args.bc or (3 if model == "policy" else 4)
             {"value": train_value_model, "policy": train_policy_model,
-             "bellman": train_bellman_model}[model](args, progress)
+             "policy-env": train_policy_env_model,
+             "bellman": train_bellman_model}[model](run, progress)
     write_card(args.out)
     return 0
 

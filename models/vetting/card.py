@@ -12,6 +12,10 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.2f} %"
 
 
+def _views(views: int) -> str:
+    return "" if views <= 1 else f", each scoring {views} flips/rotations of the cutouts"
+
+
 def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float, float]]) -> None:
     """Write ``card.md`` for the model described by ``meta`` (its JSON metadata)."""
     m = meta["metrics"]
@@ -31,12 +35,16 @@ def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float,
         "transients; the rejected ones stay in the frame result (`rejected_transients`) with "
         "their score. Served by `site_node/edge/vetting.py` (onnxruntime + numpy)."),
         "",
-        (f"**Model.** A braai-like CNN ({meta['parameters']:,} parameters): two conv blocks over "
+        (f"**Model.** The mean logit of {meta['architecture'].get('members', 1)} braai-like "
+        f"CNNs (different seeds){_views(meta['architecture'].get('views', 1))} "
+        f"({meta['parameters']:,} parameters in all): two conv "
+        "blocks over "
         f"{meta['cutout']}x{meta['cutout']} cutouts of the new frame, the aligned flux-scaled "
         "reference and the difference (in difference-noise units, asinh-stretched), joined with "
         f"{len(meta['feature_names'])} scalar features ({', '.join(meta['feature_names'])}); "
-        "feature standardisation and the calibration temperature "
-        f"(T = {meta['temperature']:.3f}) are inside the ONNX graph."),
+        "feature standardisation and the calibration (Platt: temperature "
+        f"T = {meta['temperature']:.3f}, bias {meta.get('bias', 0.0):+.3f}) are inside the "
+        "ONNX graph."),
         "",
         ("**Data** (`models/vetting/dataset.py`, simulator only). "
         f"Fields: {tr['fields']}; each a reference and two new frames on different nights "
@@ -47,14 +55,36 @@ def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float,
         "mismatch, dipoles (30 % of new frames with a ~0.4 px WCS error), natural cosmic rays, "
         "and artefacts in some new frames (cosmic-ray showers, hot pixels/columns, satellite "
         "and aircraft trails, tracking errors, bad readout), plus edge effects. "
+        + (f"Plus {tr['coarse_fields']} more training fields rendered at "
+           f"{tr['coarse_shape'][0]}x{tr['coarse_shape'][1]}: the same fields of view in "
+           "coarser pixels (1.9-2.7 arcsec), so that undersampled stars, as at a wide-field "
+           "site, are in training without training on the held-out site. "
+           if tr.get("coarse_fields") else "")
+        + "The training fields draw more of the hardest kinds (tracking errors 12 %, satellite "
+        "trails 10 %, bad readout 6 %; `TRAIN_ARTEFACT_MIX`), validation and test the "
+        "node's usual mix. "
         f"Training sites: {', '.join(tr['train_sites'])}; nights {tr['nights']}. "
         f"Test: other nights, all sites, a third at {tr['held_out_site']} (never seen). "
         f"Candidates: train {tr['n_train']}, val {tr['n_val']}, test {tr['n_test']}."),
         "",
+        ("**Labels.** A candidate is real within max(1.5, 0.7 FWHM) px of an injected source, "
+        "bogus farther than 2 FWHM + 3 px from every one (dropped in between); a real one "
+        "counts (training, threshold and rates) only when the injected source alone reaches "
+        "S/N 5 in the difference (its true flux over the candidate's noise, which includes "
+        "the residual floor of any star under it), as a labelled set of real detections "
+        "would: fainter matches were detected thanks to noise or a residual, their label is "
+        "not supported by the data (`Dataset.ambiguous`, reported separately below)."),
+        "",
         f"**Training.** Seed {tr['seed']}, {tr['epochs']} epochs (best validation epoch "
-        f"{tr['best_epoch']}), AdamW + one-cycle, BCE, flips/rotations; CPU, one thread"
+        f"{tr['best_epoch']}), AdamW + one-cycle, BCE, a random flip/rotation per cutout; "
+        "CPU, one thread"
         + (f"; rendering {tr['seconds']['data']:.0f} s, training {tr['seconds']['train']:.0f} s"
-           if "seconds" in tr else "") + ". Temperature scaling on the validation nights.",
+           if "seconds" in tr else "")
+        + (f" ({tr['networks_from_cache']} network(s) and the rendered candidates from the "
+           "cache: rendering all fields takes about 30 minutes on two busy cores, training "
+           "both networks about 9 minutes at once, ~3.5 CPU-minutes each)"
+           if tr.get("networks_from_cache") else "") + ". Platt scaling and the threshold on the validation "
+        "nights.",
         "",
         "## Held-out results (test nights and sites)",
         "",
@@ -71,6 +101,22 @@ def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float,
         f"{mod['ece']:.4f} |"),
         f"| candidates real / bogus | {mod['n_real']} / {mod['n_bogus']} | | |",
         "",
+    ]
+    allc, amb, prev = m.get("all_candidates"), m.get("ambiguous"), m.get("previous")
+    if prev:
+        lines += [(f"Previous model {prev['model']} on the same candidates: FNR "
+                  f"{_pct(prev['fnr'])}, FPR {_pct(prev['fpr'])}, max "
+                  f"{_pct(prev['max_fnr_fpr'])}, ECE {prev['ece']:.4f} (ambiguous counted "
+                  f"real: max {_pct(prev['all_candidates']['max_fnr_fpr'])})."), ""]
+    if allc and amb:
+        lines += [(f"Ambiguous real candidates (injected S/N < 5): {amb['n']}; the model accepts "
+                  f"{_pct(amb['model_accepts'])}, the hand cuts {_pct(amb['hand_cuts_accept'])}. "
+                  "Counting them real anyway, max(FNR, FPR) is "
+                  f"{_pct(allc['model']['max_fnr_fpr'])} (FNR {_pct(allc['model']['fnr'])}) "
+                  f"for this model, {_pct(allc['random_forest']['max_fnr_fpr'])} for the "
+                  f"random forest and {_pct(allc['hand_cuts']['max_fnr_fpr'])} for the hand "
+                  "cuts."), ""]
+    lines += [
         f"Reliability diagram: [`{name}-reliability.png`]({name}-reliability.png).",
         "",
         "| breakdown | hand cuts | this model |",
@@ -90,6 +136,13 @@ def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float,
     for b, v in bd["fnr_by_snr"].items():
         lines.append(f"| FNR, SNR {b} (n={v['n']}) | {_pct(hb['fnr_by_snr'][b]['fnr'])} | "
                      f"{_pct(v['fnr'])} |")
+    for a in meta.get("validation_ablation", []):
+        lines.append(f"| validation nights: {a['members']} network(s) x {a['views']} view(s), "
+                     f"AUROC {a['auroc']:.4f} | - | max(FNR, FPR) {_pct(a['max_fnr_fpr'])} at "
+                     "its best threshold |")
+    for b, v in (amb or {}).get("fnr_by_inj_snr", {}).items():
+        tag = " (ambiguous, not in the rates)" if b.startswith(("0-", "3-")) else ""
+        lines.append(f"| FNR, injected S/N {b} (n={v['n']}){tag} | - | {_pct(v['fnr'])} |")
     for b, v in bd["fnr_by_dmag"].items():
         lines.append(f"| FNR, magnitude - limit {b} (n={v['n']}) | "
                      f"{_pct(hb['fnr_by_dmag'][b]['fnr'])} | {_pct(v['fnr'])} |")
@@ -108,8 +161,8 @@ def write_card(path: Path, meta: dict[str, Any], history: list[tuple[int, float,
         "variable stars, crosstalk); retrain with labelled site data before trusting the rates."),
         ("- Rates are per candidate above SNR 5; a transient fainter than the difference's "
         "detection limit never becomes a candidate (table above)."),
-        ("- A transient on a saturated star or a bad column is counted real but cannot be told "
-        "from the residual it sits in; such cases are rare in the test set."),
+        ("- A transient on a saturated star or a bright star's residual is usually below "
+        "S/N 5 on its own (the residual floor): it is ambiguous, counted neither way."),
         ("- The threshold balances FNR and FPR; a site wanting fewer false alarms can raise it "
         "(the probabilities are calibrated)."),
         "",

@@ -50,7 +50,8 @@ from site_node.edge.sources import extract_sources
 from site_node.edge.transients import CUTOUT, FEATURE_NAMES, search_candidates
 from site_node.edge.zeropoint import estimate_zero_point
 
-__all__ = ["ARTEFACT_MIX", "HELD_OUT_SITE", "TRAIN_SITES", "Dataset", "build", "field_items"]
+__all__ = ["ARTEFACT_MIX", "HELD_OUT_SITE", "MIN_INJECTED_SNR", "TRAIN_ARTEFACT_MIX",
+           "TRAIN_SITES", "Dataset", "build", "field_items"]
 
 FRAME_SHAPE = (1024, 1024)
 """The simulated backend's default frame size."""
@@ -65,9 +66,19 @@ ARTEFACT_MIX = (("none", 0.38), ("cosmic_rays", 0.2), ("hot_columns", 0.14),
                 ("bad_readout", 0.04), ("new_source", 0.03))
 """Artefact of a new frame and its probability (``new_source`` is one more real source)."""
 HOSTS = ("sky", "star", "galaxy")
-_CACHE_VERSION = "vetting-v1"
+MIN_INJECTED_SNR = 5.0
+"""A real candidate is a fair positive only when the injected source alone reaches this
+signal-to-noise in the difference (:attr:`Dataset.inj_snr`, the search's own floor):
+fainter ones were found only thanks to noise or a residual under them (a transient on a
+saturated star), and are left out of training and of the rates (:meth:`Dataset.honest`)."""
+TRAIN_ARTEFACT_MIX = (("none", 0.30), ("cosmic_rays", 0.18), ("hot_columns", 0.12),
+                      ("satellite", 0.10), ("aircraft", 0.07), ("tracking", 0.12),
+                      ("bad_readout", 0.06), ("new_source", 0.05))
+"""The training split's mix: more of the kinds the node finds hardest (tracking errors,
+trails, bad readout); validation and test keep :data:`ARTEFACT_MIX`."""
+_CACHE_VERSION = "vetting-v2"
 _FIELDS = ("stamps", "features", "label", "snr", "hand_cuts", "site", "night", "frame",
-           "artefact", "host", "dmag")
+           "artefact", "host", "dmag", "flux_err", "inj_flux")
 _INJ = ("inj_site", "inj_frame", "inj_dmag", "inj_host", "inj_found", "inj_hand")
 
 
@@ -94,6 +105,8 @@ class Dataset:
     artefact: np.ndarray
     host: np.ndarray
     dmag: np.ndarray
+    flux_err: np.ndarray
+    inj_flux: np.ndarray
     inj_site: np.ndarray
     inj_frame: np.ndarray
     inj_dmag: np.ndarray
@@ -103,6 +116,22 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.label)
+
+    @property
+    def inj_snr(self) -> np.ndarray:
+        """Signal-to-noise of the injected source alone (its true flux over the
+        candidate's noise: sky, both images' Poisson noise and the residual floor of
+        any star under it); NaN for bogus candidates."""
+        return self.inj_flux / np.maximum(self.flux_err, 1e-9)
+
+    @property
+    def ambiguous(self) -> np.ndarray:
+        """Real candidates whose injected source alone is below :data:`MIN_INJECTED_SNR`."""
+        return (self.label == 1) & ~(self.inj_snr >= MIN_INJECTED_SNR)
+
+    def honest(self) -> Dataset:
+        """The candidates whose label the data support (without :attr:`ambiguous`)."""
+        return self.select(~self.ambiguous)
 
     def select(self, mask: np.ndarray) -> Dataset:
         """The candidates in ``mask`` (the injected sources are kept)."""
@@ -150,11 +179,11 @@ def _rng(seed: int, *key: str) -> np.random.Generator:
     return stream(seed, "vetting-dataset", *key)
 
 
-def field_items(split: str, n: int) -> list[tuple[str, int]]:
-    """The (split, index) of the first ``n`` fields of a split."""
+def field_items(split: str, n: int, offset: int = 0) -> list[tuple[str, int]]:
+    """The (split, index) of ``n`` fields of a split, from index ``offset``."""
     if split not in NIGHTS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(NIGHTS)}")
-    return [(split, i) for i in range(n)]
+    return [(split, i) for i in range(offset, offset + n)]
 
 
 def _site_of(split: str, index: int) -> str:
@@ -234,8 +263,9 @@ def _render_field(seed: int, split: str, index: int,
     stars = ref_hdul["TRUTH"].data
     gals = ref_hdul["GALAXIES"].data
     out = _empty()
-    kinds = [k for k, _ in ARTEFACT_MIX]
-    probs = np.array([p for _, p in ARTEFACT_MIX])
+    mix = TRAIN_ARTEFACT_MIX if split == "train" else ARTEFACT_MIX
+    kinds = [k for k, _ in mix]
+    probs = np.array([p for _, p in mix])
     for j in range(NEW_FRAMES):
         args = _exposure(rng, nights[picked[1 + j]], 3.0)
         frame_seed = int(rng.integers(2**31))
@@ -333,6 +363,8 @@ def _collect(out: dict[str, list], hdul: Any, reference: Reference, limit: float
         out["artefact"].append(art)
         out["host"].append(inj_host[t] if real else -1)
         out["dmag"].append(float(inj["mag"][t]) - limit if real else math.nan)
+        out["flux_err"].append(found.table[i]["flux_err"])
+        out["inj_flux"].append(float(inj["flux_adu"][t]) if real else math.nan)
     for t in range(len(inj)):
         hit = np.flatnonzero(d[:, t] <= r_real) if len(cx) else np.zeros(0, int)
         out["inj_site"].append(site)
@@ -356,7 +388,7 @@ def _to_dataset(parts: list[dict[str, list]]) -> Dataset:
             return np.array(vals, dtype="U16")
         if f in ("hand_cuts", "inj_found", "inj_hand"):
             return np.array(vals, dtype=bool)
-        if f in ("snr", "dmag", "inj_dmag"):
+        if f in ("snr", "dmag", "inj_dmag", "flux_err", "inj_flux"):
             return np.array(vals, dtype=np.float32)
         return np.array(vals, dtype=np.int64)
 
@@ -371,8 +403,8 @@ def _work(job: tuple[int, str, int, tuple[int, int]]) -> dict[str, list]:
 
 def build(seed: int, split: str, n_fields: int, *, workers: int | None = None,
           cache: Path | None = None, progress: Any = None,
-          shape: tuple[int, int] = FRAME_SHAPE) -> Dataset:
-    """The candidates of the first ``n_fields`` fields of ``split`` (cached as ``.npz``).
+          shape: tuple[int, int] = FRAME_SHAPE, offset: int = 0) -> Dataset:
+    """The candidates of ``n_fields`` fields of ``split`` (cached as ``.npz``).
 
     Parameters
     ----------
@@ -387,14 +419,18 @@ def build(seed: int, split: str, n_fields: int, *, workers: int | None = None,
     progress : callable, optional
         Called with (done, total) after every field.
     shape : tuple of int
-        Frame size (smaller frames, for quick runs, have coarser pixels).
+        Frame size: the same field of view in fewer pixels has coarser pixels
+        (undersampled stars, as at a site with a wide field).
+    offset : int
+        Index of the first field (other fields than the default ones).
     """
     size = "" if tuple(shape) == FRAME_SHAPE else f"-{shape[0]}x{shape[1]}"
-    name = f"{_CACHE_VERSION}-{split}-s{seed}-n{n_fields}{size}.npz"
+    first = f"-o{offset}" if offset else ""
+    name = f"{_CACHE_VERSION}-{split}-s{seed}-n{n_fields}{first}{size}.npz"
     path = cache / name if cache else None
     if path is not None and path.is_file():
         return Dataset.load(path)
-    jobs = [(seed, split, i, tuple(shape)) for _, i in field_items(split, n_fields)]
+    jobs = [(seed, split, i, tuple(shape)) for _, i in field_items(split, n_fields, offset)]
     workers = workers or min(2, os.cpu_count() or 1)
     parts: list[dict[str, list]] = []
     if workers <= 1:

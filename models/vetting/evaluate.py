@@ -30,6 +30,8 @@ __all__ = ["breakdown", "calibration", "equal_error_threshold", "main", "random_
 
 ECE_BINS = 15
 SNR_BINS = (5.0, 7.0, 10.0, 20.0, 50.0, np.inf)
+INJ_SNR_BINS = (0.0, 3.0, 5.0, 7.0, 10.0, 20.0, 50.0, np.inf)
+"""Bins of the injected source's own S/N (below 5: ambiguous, not in the rates)."""
 DMAG_BINS = (-6.0, -3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5)
 
 
@@ -87,7 +89,8 @@ def breakdown(p: np.ndarray, data: Dataset, threshold: float) -> dict[str, Any]:
     ok = p >= threshold
     real, bogus = data.label == 1, data.label == 0
     out: dict[str, Any] = {"fpr_by_artefact": {}, "fnr_by_host": {}, "by_site": {},
-                           "fnr_by_snr": {}, "fnr_by_dmag": {}, "detected_by_dmag": {}}
+                           "fnr_by_snr": {}, "fnr_by_inj_snr": {}, "fnr_by_dmag": {},
+                           "detected_by_dmag": {}}
     for kind, _ in ARTEFACT_MIX:
         m = bogus & (data.artefact == kind)
         if m.any():
@@ -108,6 +111,12 @@ def breakdown(p: np.ndarray, data: Dataset, threshold: float) -> dict[str, Any]:
         if m.any():
             out["fnr_by_snr"][f"{lo:g}-{hi:g}"] = {"fnr": float(1 - ok[m].mean()),
                                                    "n": int(m.sum())}
+    inj_snr = data.inj_snr
+    for lo, hi in itertools.pairwise(INJ_SNR_BINS):
+        m = real & (inj_snr >= lo) & (inj_snr < hi)
+        if m.any():
+            out["fnr_by_inj_snr"][f"{lo:g}-{hi:g}"] = {"fnr": float(1 - ok[m].mean()),
+                                                       "n": int(m.sum())}
     for lo, hi in itertools.pairwise(DMAG_BINS):
         m = real & (data.dmag >= lo) & (data.dmag < hi)
         key = f"{lo:+g}..{hi:+g}"
@@ -160,10 +169,24 @@ def reliability_png(path: Path, curves: dict[str, dict[str, Any]], title: str) -
     plt.close(fig)
 
 
-def evaluate_scores(p: np.ndarray, test: Dataset, threshold: float, p_rf: np.ndarray,
+def evaluate_scores(p: np.ndarray, full_test: Dataset, threshold: float, p_rf: np.ndarray,
                     rf_threshold: float) -> dict[str, Any]:
-    """Every metric of the model, the hand cuts and the random forest on the test set."""
-    hand = test.hand_cuts.astype(float)
+    """Every metric of the model, the hand cuts and the random forest on the test set.
+
+    ``p`` and ``p_rf`` score every candidate of ``full_test``; the rates count the
+    candidates whose label the data support (:meth:`Dataset.honest`), and
+    ``all_candidates`` repeats them with the ambiguous real ones counted real."""
+    hand_all = full_test.hand_cuts.astype(float)
+    amb = full_test.ambiguous
+    all_candidates = {"model": rates(p, full_test.label, threshold),
+                      "hand_cuts": rates(hand_all, full_test.label, 0.5),
+                      "random_forest": rates(p_rf, full_test.label, rf_threshold)}
+    ambiguous = {"n": int(amb.sum()),
+                 "model_accepts": float(np.mean(p[amb] >= threshold)) if amb.any() else None,
+                 "hand_cuts_accept": float(np.mean(hand_all[amb])) if amb.any() else None,
+                 "fnr_by_inj_snr": breakdown(p, full_test, threshold)["fnr_by_inj_snr"]}
+    test = full_test.honest()
+    p, p_rf, hand = p[~amb], p_rf[~amb], hand_all[~amb]
     return {
         "model": {**rates(p, test.label, threshold), "auroc": auroc(p, test.label),
                   "threshold": threshold, **_cal(p, test.label)},
@@ -174,6 +197,8 @@ def evaluate_scores(p: np.ndarray, test: Dataset, threshold: float, p_rf: np.nda
         "model_breakdown": breakdown(p, test, threshold),
         "hand_cuts_breakdown": breakdown(hand, test, 0.5),
         "held_out_site": HELD_OUT_SITE,
+        "all_candidates": all_candidates,
+        "ambiguous": ambiguous,
     }
 
 
@@ -212,6 +237,15 @@ def table(metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for b, v in bd["fnr_by_snr"].items():
         rows.append((f"FNR, SNR {b} (n={v['n']})", pct(hb["fnr_by_snr"][b]["fnr"]), "",
                      pct(v["fnr"])))
+    amb = metrics["ambiguous"]
+    for b, v in amb["fnr_by_inj_snr"].items():
+        rows.append((f"FNR, injected S/N {b} (n={v['n']})", "", "", pct(v["fnr"])))
+    rows.append((f"ambiguous reals accepted (injected S/N < 5, n={amb['n']})",
+                 pct(amb["hand_cuts_accept"]), "", pct(amb["model_accepts"])))
+    a = metrics["all_candidates"]
+    rows.append(("max(FNR, FPR), ambiguous counted real",
+                 pct(a["hand_cuts"]["max_fnr_fpr"]), pct(a["random_forest"]["max_fnr_fpr"]),
+                 pct(a["model"]["max_fnr_fpr"])))
     return rows
 
 
@@ -229,7 +263,7 @@ def print_table(metrics: dict[str, Any], title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Score the held-out candidates with the shipped ONNX model; print and plot."""
-    from models.vetting.train import DEFAULT_FIELDS, load_splits
+    from models.vetting.train import COARSE_FIELDS, DEFAULT_FIELDS, load_splits
     from site_node.edge.vetting import VettingModel, find_vetting_model
 
     ap = argparse.ArgumentParser(prog="python -m models.vetting.evaluate", description=__doc__,
@@ -238,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="dataset seed (default: the model's)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/vetting-cache"))
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--png", type=Path, default=None,
+                    help="reliability diagram (default: next to the model)")
     args = ap.parse_args(argv)
     path = args.model or find_vetting_model()
     if path is None or not path.is_file():
@@ -246,15 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     model = VettingModel.from_files(path)
     train_meta = model.metadata.get("training", {})
     seed = args.seed if args.seed is not None else int(train_meta.get("seed", 0))
-    fields = train_meta.get("fields", DEFAULT_FIELDS)
-    train, val, test = load_splits(seed, fields, cache=args.cache, workers=args.workers)
+    full_train, full_val, test = load_splits(seed, DEFAULT_FIELDS, cache=args.cache,
+                                             workers=args.workers, coarse=COARSE_FIELDS)
+    train, val = full_train.honest(), full_val.honest()
     p = model.score(test.stamps.astype(np.float32), test.features)
     rf = random_forest(train, seed)
     rf_threshold = equal_error_threshold(rf.predict_proba(val.features)[:, 1], val.label)
     metrics = evaluate_scores(p, test, model.threshold, rf.predict_proba(test.features)[:, 1],
                               rf_threshold)
     print_table(metrics, f"{model.model_id} on held-out nights and sites")
-    png = path.with_name(path.stem + "-reliability.png")
+    png = args.png or path.with_name(path.stem + "-reliability.png")
     reliability_png(png, {"vetting CNN": _as_curve(metrics["model"]),
                           "random forest": _as_curve(metrics["random_forest"])},
                     f"{model.name}: held-out candidates (n={len(test)})")

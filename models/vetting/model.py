@@ -8,7 +8,7 @@ from torch import nn
 
 from site_node.edge.transients import CUTOUT, FEATURE_NAMES
 
-__all__ = ["VettingNet", "augment"]
+__all__ = ["VettingEnsemble", "VettingNet", "augment", "augment_each"]
 
 
 class VettingNet(nn.Module):
@@ -35,6 +35,7 @@ class VettingNet(nn.Module):
         self.register_buffer("feature_mean", torch.as_tensor(feature_mean, dtype=torch.float32))
         self.register_buffer("feature_std", torch.as_tensor(feature_std, dtype=torch.float32))
         self.register_buffer("temperature", torch.ones(()))
+        self.register_buffer("bias", torch.zeros(()))
         w = width
         self.conv = nn.Sequential(
             nn.Conv2d(3, w, 3, padding=1), nn.ReLU(), nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
@@ -52,8 +53,9 @@ class VettingNet(nn.Module):
         return self.head(torch.cat([self.conv(stamps), self.feat(f)], dim=1))[:, 0]
 
     def forward(self, stamps: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Calibrated probability of being real ``(N,)``."""
-        return torch.sigmoid(self.logits(stamps, features) / self.temperature)
+        """Calibrated probability of being real ``(N,)`` (Platt scaling: a temperature and
+        a bias fitted on the validation nights)."""
+        return torch.sigmoid(self.logits(stamps, features) / self.temperature + self.bias)
 
 
 def augment(stamps: torch.Tensor, op: int) -> torch.Tensor:
@@ -65,3 +67,42 @@ def augment(stamps: torch.Tensor, op: int) -> torch.Tensor:
     if op & 1:
         stamps = stamps.flip(-1)
     return stamps
+
+
+def augment_each(stamps: torch.Tensor, ops: torch.Tensor) -> torch.Tensor:
+    """Each cutout of a batch through its own flip/rotation ``ops[i]`` (0-7)."""
+    out = stamps.clone()
+    for op in range(8):
+        idx = torch.nonzero(ops == op).flatten()
+        if idx.numel():
+            out[idx] = augment(stamps[idx], op)
+    return out
+
+
+class VettingEnsemble(nn.Module):
+    """Several :class:`VettingNet` members, each over the flips/rotations ``ops`` of the
+    cutouts (test-time augmentation); their logits are averaged, then calibrated.
+
+    Same inputs and output as :class:`VettingNet` (one ONNX graph at the node).
+    """
+
+    def __init__(self, members: list[VettingNet], ops: tuple[int, ...] = (0,)) -> None:
+        super().__init__()
+        if not members or not ops or not set(ops) <= set(range(8)):
+            raise ValueError(f"need members and flip/rotation ops in 0-7, got {len(members)} "
+                             f"members and ops {ops}")
+        self.members = nn.ModuleList(members)
+        self.ops = tuple(int(op) for op in ops)
+        self.register_buffer("temperature", torch.ones(()))
+        self.register_buffer("bias", torch.zeros(()))
+
+    def logits(self, stamps: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Mean uncalibrated logit ``(N,)`` over members and flips/rotations."""
+        views = torch.cat([augment(stamps, op) for op in self.ops], dim=0)
+        feats = features.repeat(len(self.ops), 1)
+        z = torch.stack([m.logits(views, feats) for m in self.members])
+        return z.reshape(len(self.members) * len(self.ops), -1).mean(dim=0)
+
+    def forward(self, stamps: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Calibrated probability of being real ``(N,)``."""
+        return torch.sigmoid(self.logits(stamps, features) / self.temperature + self.bias)

@@ -18,7 +18,8 @@ import numpy as np
 __all__ = ["main", "measure"]
 
 
-def measure(frames: int, artefact: str | None, repeats: int = 3) -> dict[str, float]:
+def measure(frames: int, artefact: str | None, repeats: int = 3,
+            model_path: str | None = None) -> dict[str, float]:
     """Median CPU ms per frame of the transient stage: hand cuts (``find_transients``)
     against the loose search plus the vetting model (``search_candidates`` + ``vet``),
     on the same frames and reference, as :class:`~site_node.edge.pipeline.EdgePipeline`
@@ -28,7 +29,7 @@ def measure(frames: int, artefact: str | None, repeats: int = 3) -> dict[str, fl
     from site_node.edge.transients import Reference, find_transients, search_candidates
     from site_node.edge.vetting import VettingModel, find_vetting_model
 
-    model = VettingModel.from_files(find_vetting_model())
+    model = VettingModel.from_files(model_path or find_vetting_model())
     frame, ext, quality, zp = _analyse(simulated_frame(seed=21, seeing_arcsec=1.2))
     reference = Reference(image=ext.image, header=frame.wcs.to_header(relax=True),
                           fwhm_px=quality.fwhm_px, zero_point=zp.value, exptime=frame.exptime,
@@ -67,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--artefact", default=None, help="e.g. cosmic_rays (many candidates)")
+    ap.add_argument("--model", default=None, help="ONNX file (default: the shipped one)")
     args = ap.parse_args(argv)
-    for k, v in measure(args.frames, args.artefact).items():
+    for k, v in measure(args.frames, args.artefact, model_path=args.model).items():
         print(f"{k:28s} {v:9.1f}")
     return 0
 

@@ -56,6 +56,10 @@ class FollowUpPolicy:
     """A follow-up that failed this often is given up."""
     retry_after: timedelta = timedelta(minutes=10)
     """A failed follow-up is proposed again after this (clouds pass, domes reopen)."""
+    min_real_score: float = 0.95
+    """A detection a real/bogus model scored below this is neither a new source nor a
+    sighting: telescope time goes only to candidates the model is sure of (detections
+    without a score, from hand cuts or a simulated site, always count)."""
 
 
 @dataclass

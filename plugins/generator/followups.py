@@ -9,7 +9,8 @@ sighting to that source; a new one gets the follow-ups of
 until it is observed (``ObservationCompleted``), fails ``max_failures`` times
 (each failure pauses it for ``retry_after``) or leaves its time window; one a re-detection already achieved (seen at another
 site: confirmed; in another band at the site: colour; 1.5 h later: variability)
-is dropped. A new detection also triggers a decision (Confirmation Mode), so idle
+is dropped. Detections a real/bogus model scored below
+``FollowUpPolicy.min_real_score`` are ignored. A new detection also triggers a decision (Confirmation Mode), so idle
 telescopes elsewhere can react at once.
 """
 
@@ -119,6 +120,8 @@ class FollowUps:
                     self._finish(request_id, "failed")
 
     def _detected(self, event: TransientDetected) -> None:
+        if event.score is not None and event.score < self.policy.min_real_score:
+            return
         n = self._per_observation.get(event.observation_id, 0)
         self._per_observation[event.observation_id] = n + 1
         source, new = self.sources.sighting(

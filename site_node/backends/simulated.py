@@ -13,11 +13,16 @@ so slews and filter changes cost what they would on the sky.
 Frames come from a renderer with the signature of
 ``simulator.frames.frame_for_observation(simulated_site, observation, *, seed,
 shape, artefacts, transients) -> HDUList`` (the default when it is importable;
-otherwise :func:`plain_frame`, a flat sky with noise).
+otherwise :func:`plain_frame`, a flat sky with noise). A renderer that also
+takes ``object_name`` and ``sky_transients`` gets the command's target name (a
+programme star is then drawn at its magnitude at that time,
+:mod:`simulator.variability`) and ``sky_transients=True`` (the simulated sky's
+transients in the field are drawn: what the edge pipeline can find).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import threading
@@ -217,14 +222,21 @@ class SimulatedBackend:
         return Telemetry(time=t, conditions=sim.conditions(t), mount=mounts, camera=cameras)
 
     def observe(self, command: ObservationCommand) -> Exposure:
-        """Run the observation in the simulator and render its frame if the shutter opened."""
+        """Run the observation in the simulator and render its frame if the shutter opened.
+
+        A programme star is met at its magnitude at the start
+        (:func:`simulator.variability.target_v_mag`).
+        """
+        from simulator.variability import target_v_mag
+
         start = (command.start or self.latest_time or self.clock.now()).astimezone(UTC)
         sim = self.simulation_at(start)
         with self._lock:
             pointing = self._pointing.get(command.telescope)
             current = self._filter.get(command.telescope)
         try:
-            obs = sim.observe(command.telescope, command.ra_deg, command.dec_deg, command.v_mag,
+            obs = sim.observe(command.telescope, command.ra_deg, command.dec_deg,
+                              target_v_mag(self.seed, command.target, command.v_mag, start),
                               command.filter, command.exposure_s, command.priority, start,
                               pointing, current)
         except (KeyError, ValueError) as exc:
@@ -238,7 +250,8 @@ class SimulatedBackend:
             frame = self.renderer(sim, obs, seed=self._frame_seed(command.observation_id),
                                   shape=self.options.frame_shape,
                                   artefacts=self.options.artefacts,
-                                  transients=self.options.transients)
+                                  transients=self.options.transients,
+                                  **self._sky_kwargs(command))
         return Exposure(command=command, start=obs.start, end=obs.end, frame=frame,
                         success=obs.success, reason=obs.outcome.reason,
                         conditions=obs.conditions, truth=_truth(obs))
@@ -246,6 +259,17 @@ class SimulatedBackend:
     def cancel(self, observation_id: str) -> bool:
         """Simulated observations complete at once: nothing is ever in progress."""
         return False
+
+    def _sky_kwargs(self, command: ObservationCommand) -> dict[str, Any]:
+        """What the sky holds beyond the catalogue, for renderers that take it: the
+        target's name (a programme star is drawn at its magnitude) and the sky's
+        transients in the field."""
+        try:
+            accepted = inspect.signature(self.renderer).parameters
+        except (TypeError, ValueError):
+            return {}
+        wanted = {"object_name": command.target or None, "sky_transients": True}
+        return {k: v for k, v in wanted.items() if k in accepted}
 
     def _frame_seed(self, observation_id: str) -> int:
         return (self.seed * 1_000_003 + zlib.crc32(observation_id.encode())) % (1 << 63)

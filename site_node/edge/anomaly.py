@@ -27,10 +27,12 @@ from site_node.edge.thumbnails import ThumbnailSpec, align_reference, model_inpu
 
 __all__ = [
     "METADATA_KEY",
+    "MULTISCALE",
     "AnomalyScore",
     "AnomalyScorer",
     "ModelRejected",
     "ModelSlot",
+    "multiscale_parts",
     "reconstruction_score",
     "score_components",
     "sha256_hex",
@@ -78,6 +80,87 @@ def score_components(x: np.ndarray, reconstruction: np.ndarray, score: dict[str,
     return parts
 
 
+MULTISCALE = "multiscale-residuals"
+"""``score["method"]`` of models scored by :func:`multiscale_parts` (anomaly-v3 on)."""
+
+
+def _box_extremes(field: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Largest and (minus) smallest ``scale`` x ``scale`` window sum over ``scale``.
+
+    ``field`` is ``(N, H, W)``; windows lie inside the image. A window of
+    ``scale**2`` independent unit-variance pixels has unit variance after the
+    division, so a faint but extended offset (a ghost, a halo) adds up, while a
+    single bright pixel does not grow with the scale.
+    """
+    if scale <= 1:
+        flat = field.reshape(len(field), -1)
+        return flat.max(axis=1), -flat.min(axis=1)
+    c = np.zeros((field.shape[0], field.shape[1] + 1, field.shape[2] + 1))
+    c[:, 1:, 1:] = field.cumsum(axis=1).cumsum(axis=2)
+    win = (c[:, scale:, scale:] - c[:, :-scale, scale:] - c[:, scale:, :-scale]
+           + c[:, :-scale, :-scale]).reshape(len(field), -1) / scale
+    return win.max(axis=1), -win.min(axis=1)
+
+
+def multiscale_parts(x: np.ndarray, reconstruction: np.ndarray, score: dict[str, Any],
+                     latent: np.ndarray | None = None) -> np.ndarray:
+    """The raw parts of a ``multiscale-residuals`` score, ``(N, P)`` (P = ``len(score["parts"])``).
+
+    Each part is named by ``[source, channel, scale, sign]``: ``source`` ``res``
+    is the reconstruction residual ``(x - reconstruction) / channel_sd[channel]``
+    and ``raw`` the input itself; the part is the largest (``sign`` ``+``) or
+    minus the smallest (``-``) ``scale`` x ``scale`` window sum over ``scale``
+    (:func:`_box_extremes`). ``["latent"]`` is the Mahalanobis distance of the
+    latent code from the training codes. Parts of ``optional_channels`` are NaN
+    for frames where that channel is all zero (no reference).
+    """
+    n = len(x)
+    x64 = x.astype(np.float64)
+    res = (x64 - reconstruction) / np.asarray(score["channel_sd"], float)[None, :, None, None]
+    cache: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
+    out = np.full((n, len(score["parts"])), np.nan)
+    for j, spec in enumerate(score["parts"]):
+        if spec[0] == "latent":
+            if latent is not None:
+                d = latent.astype(np.float64) - np.asarray(score["latent_mean"])
+                out[:, j] = np.sqrt(np.einsum("ni,ij,nj->n", d,
+                                              np.asarray(score["latent_precision"]), d))
+            continue
+        source, ch, scale, sign = spec[0], int(spec[1]), int(spec[2]), spec[3]
+        key = (source, ch, scale)
+        if key not in cache:
+            cache[key] = _box_extremes((res if source == "res" else x64)[:, ch], scale)
+        out[:, j] = cache[key][0 if sign == "+" else 1]
+    for ch in score.get("optional_channels", []):
+        missing = ~np.any(x[:, ch].reshape(n, -1) != 0, axis=1)
+        cols = [j for j, spec in enumerate(score["parts"])
+                if spec[0] != "latent" and int(spec[1]) == ch]
+        out[np.ix_(missing, cols)] = np.nan
+    return out
+
+
+def _quantile_z(parts: np.ndarray, score: dict[str, Any]) -> np.ndarray:
+    """Parts as normal scores through their quantiles on normal frames (``part_quantiles``).
+
+    Inside the range of the normal frames a part maps to the normal score of its
+    quantile (``z_grid``); above it, it goes on linearly in units of the part's
+    upper spread (``part_tail``), so an anomaly far outside every normal frame
+    gets a large score instead of a capped one.
+    """
+    q = np.asarray(score["part_quantiles"], float)          # (Q, P)
+    grid = np.asarray(score["z_grid"], float)               # (Q,)
+    tail = np.asarray(score["part_tail"], float)            # (P,)
+    z = np.full(parts.shape, np.nan)
+    for j in range(parts.shape[1]):
+        v = parts[:, j]
+        ok = np.isfinite(v)
+        zj = np.interp(v[ok], q[:, j], grid)
+        hi = v[ok] > q[-1, j]
+        zj[hi] = grid[-1] + (v[ok][hi] - q[-1, j]) / tail[j]
+        z[ok, j] = zj
+    return z
+
+
 def standardised_parts(x: np.ndarray, reconstruction: np.ndarray, score: dict[str, Any],
                        latent: np.ndarray | None = None) -> np.ndarray:
     """:func:`score_components` in robust standard deviations above normal, ``(N, P)``.
@@ -91,6 +174,8 @@ def standardised_parts(x: np.ndarray, reconstruction: np.ndarray, score: dict[st
     make, such as the difference with a reference the node does not have yet),
     and so are parts switched off by ``use_parts`` (booleans).
     """
+    if score.get("method") == MULTISCALE:
+        return _quantile_z(multiscale_parts(x, reconstruction, score, latent), score)
     parts = score_components(x, reconstruction, score, latent)
     if "log_median" in score:
         parts = ((np.log(np.maximum(parts, 1e-12)) - np.asarray(score["log_median"]))
@@ -111,12 +196,26 @@ def reconstruction_score(x: np.ndarray, reconstruction: np.ndarray, score: dict[
 
     Every part speaks in the same units, robust standard deviations above
     normal; parts that are NaN (see :func:`standardised_parts`) are left out.
-    ``score["combine"]`` is ``max`` (default), ``mean``, or ``top2`` (the mean
-    of the two largest parts).
+    ``score["combine"]`` is ``max`` (default), ``mean``, ``top2`` (the mean
+    of the two largest parts), ``topK`` for any K (the mean of the K largest) or
+    ``mahalanobis``: the distance of the vector of parts from the normal frames'
+    (``combine_mean``, ``combine_precision``; a missing part counts as its median,
+    0), which also sees many parts that are each only a little off (a trailed
+    frame changes its cutouts, autocorrelation and sharp pixels together).
+    ``multiscale-residuals`` scores (anomaly-v3) standardise their parts by
+    their quantiles on normal frames (:func:`multiscale_parts`).
     """
     parts = standardised_parts(x, reconstruction, score, latent)
-    parts = np.where(np.isnan(parts), -np.inf, parts)
     how = score.get("combine", "max")
+    if how == "mahalanobis":
+        d = np.where(np.isnan(parts), 0.0, parts) - np.asarray(score["combine_mean"])
+        return np.sqrt(np.einsum("ni,ij,nj->n", d, np.asarray(score["combine_precision"]), d))
+    parts = np.where(np.isnan(parts), -np.inf, parts)
+    if how.startswith("top") and how[3:].isdigit() and how != "top2":
+        k = min(int(how[3:]), parts.shape[1])
+        top = -np.partition(-parts, k - 1, axis=1)[:, :k]
+        finite = np.isfinite(top)
+        return np.where(finite, top, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
     if how == "mean":
         finite = np.isfinite(parts)
         return np.where(finite, parts, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)

@@ -8,7 +8,11 @@ annulus), every matched star and the target (forced, at the frame's requested
 ``RA``/``DEC``). A star or target with a catalogue neighbour bright enough to
 spill into its aperture is *crowded*: it is measured by PSF photometry
 (photutils, a Moffat PSF of the measured FWHM fitted jointly with its neighbours
-at fixed positions) instead. The result, :class:`FramePhotometry`, is compact and
+at fixed positions) instead. The target is measured last, once the stars give the
+frame's instrumental zero point: the light its catalogue neighbours put into its
+aperture, down to V = 23 (a deeper query than the stars'), is predicted from their
+magnitudes and subtracted (or, for a bright neighbour, fitted with the neighbour's
+flux tied to its magnitude). The result, :class:`FramePhotometry`, is compact and
 JSON-able: the target's instrumental measurement and a table of matched stars
 (column lists), everything the control center needs to calibrate the site.
 
@@ -46,6 +50,15 @@ USABLE_MASK = (FLAGS["saturated"] | FLAGS["edge"] | FLAGS["faint"] | FLAGS["psf-
                | FLAGS["psf-unscaled"])
 """A star with any of these bits must not be used for calibration."""
 
+DEEP_LIMIT = 23.0
+"""Faintest V of the neighbours whose light in the target's aperture is subtracted."""
+_SUBTRACT_BELOW = 0.25
+"""A crowded target whose neighbours' predicted light in the aperture is below this
+fraction of the aperture's flux is measured by aperture, the neighbours subtracted."""
+_NEIGHBOUR_PRIOR = 0.1
+"""Relative standard deviation of a neighbour's catalogue-predicted flux in a PSF fit."""
+_SAME_SOURCE_ARCSEC = 0.3
+"""A deep-catalogue star this close to the target's position is the target itself."""
 _MAX_STARS = 80
 _REF_COLOUR = 0.65
 _MOFFAT_BETA = 3.5
@@ -101,7 +114,8 @@ def photometry_dict(value: Any) -> Any:
 
 def measure_photometry(frame: Any, ext: Any, *, fwhm_px: float | None,
                        catalogue: Catalogue | None = None, mag_limit: float = 20.0,
-                       max_stars: int = _MAX_STARS, psf: bool = True) -> FramePhotometry:
+                       max_stars: int = _MAX_STARS, psf: bool = True,
+                       deep_limit: float | None = DEEP_LIMIT) -> FramePhotometry:
     """Measure the target and the matched catalogue stars of a frame.
 
     Parameters
@@ -122,6 +136,10 @@ def measure_photometry(frame: Any, ext: Any, *, fwhm_px: float | None,
         The table keeps at most this many matched stars (usable and brightest first).
     psf : bool
         Measure crowded objects by PSF photometry (else aperture, flagged crowded).
+    deep_limit : float or None
+        Faintest V of the deep catalogue query around the target: the light of
+        fainter-than-``mag_limit`` neighbours in the target's aperture is
+        subtracted (:func:`_decontaminate`); None: no correction.
 
     Returns
     -------
@@ -161,8 +179,13 @@ def measure_photometry(frame: Any, ext: Any, *, fwhm_px: float | None,
     if measure.aperture_correction_source == "psf-model":
         reasons.append("aperture correction from the PSF model (fewer than 3 isolated "
                        "bright stars)")
-    target = _target(frame, header, shape, stars, measure, reasons)
+    measure.psf_budget -= 1                   # kept for the target, measured last
     table, counts = _star_table(frame, ext, stars, measure, max_stars)
+    measure.psf_budget += 1
+    measure.zero_point = _instrumental_zero_point(table)
+    target = _target(frame, header, shape, stars, measure, reasons)
+    if target.get("method") == "aperture" and stars is not None:
+        _decontaminate(target, frame, catalogue, measure, table, deep_limit, reasons)
     if counts["matched"] == 0:
         reasons.append("no catalogue star matched a detection")
     status = "ok" if counts["usable"] > 0 else "no-stars"
@@ -301,7 +324,8 @@ def _target(frame: Any, header: Any, shape: tuple[int, int], stars: _Stars | Non
     out: dict[str, Any] = {"ra": ra, "dec": dec, "x": None, "y": None, "flux": None,
                            "flux_err": None, "snr": None, "instrumental_mag": None,
                            "instrumental_err": None, "limit_mag": None, "method": None,
-                           "colour": _REF_COLOUR, "status": "ok"}
+                           "colour": _REF_COLOUR, "status": "ok", "contamination_flux": None,
+                           "contamination_neighbours": 0}
     if not (math.isfinite(x) and math.isfinite(y)) or not measure.inside(
             np.array([x]), np.array([y]))[0]:
         out["status"] = "outside-frame"
@@ -316,26 +340,105 @@ def _target(frame: Any, header: Any, shape: tuple[int, int], stars: _Stars | Non
     xs, ys = np.array([x]), np.array([y])
     crowded = measure.crowded(xs, ys, np.array([np.inf]), stars, exclude=None,
                               target=True)
+    if crowded[0] and measure.zero_point is not None and stars is not None:
+        # neighbours whose predicted light is a small part of the aperture's are
+        # subtracted from it (_decontaminate) rather than traded against the target
+        # in a PSF fit, which an undersampled, elliptical image makes unstable
+        ap, _ = measure._aperture(xs, ys)
+        d = np.hypot(stars.x - x, stars.y - y)
+        near = (d > 0.7) & (d < measure.radius + 3.0 * measure.fwhm)
+        light = np.sum(measure.exptime * 10.0 ** (-0.4 * (stars.mag[near] - measure.zero_point))
+                       * measure.enclosed(d[near])) if near.any() else 0.0
+        crowded[0] = not (ap[0] > 0 and light < _SUBTRACT_BELOW * ap[0])
     flux, err, flags = measure.flux(xs, ys, crowded, stars)
     out["method"] = "psf" if crowded[0] and not flags[0] & FLAGS["psf-failed"] else "aperture"
     if flags[0] & FLAGS["psf-unscaled"]:
         reasons.append("target PSF flux scaled to the apertures by the PSF model only")
-    f, e = float(flux[0]), float(err[0])
-    out["flux"], out["flux_err"] = round(f, 3), round(e, 3)
-    out["snr"] = round(f / e, 3) if e > 0 else None
-    if e > 0:
-        out["limit_mag"] = round(-2.5 * math.log10(3.0 * e / measure.exptime), 4)
     iy, ix = round(y), round(x)
     peak = float(np.max(frame.data[max(iy - 1, 0):iy + 2, max(ix - 1, 0):ix + 2]))
     if frame.saturate and peak >= 0.9 * frame.saturate:
         out["status"] = "saturated"
         reasons.append("target saturated")
-    elif not (e > 0 and f >= 3.0 * e):
+    _set_target_flux(out, float(flux[0]), float(err[0]), measure.exptime)
+    return out
+
+
+def _set_target_flux(out: dict[str, Any], f: float, e: float, exptime: float) -> None:
+    """The target's flux, error, SNR, limit and (when detected) instrumental magnitude."""
+    out["flux"], out["flux_err"] = round(f, 3), round(e, 3)
+    out["snr"] = round(f / e, 3) if e > 0 else None
+    if e > 0:
+        out["limit_mag"] = round(-2.5 * math.log10(3.0 * e / exptime), 4)
+    out["instrumental_mag"] = out["instrumental_err"] = None
+    if out["status"] == "saturated":
+        return
+    if not (e > 0 and f >= 3.0 * e):
         out["status"] = "not-detected"
     else:
-        out["instrumental_mag"] = round(-2.5 * math.log10(f / measure.exptime), 5)
+        out["status"] = "ok"
+        out["instrumental_mag"] = round(-2.5 * math.log10(f / exptime), 5)
         out["instrumental_err"] = round(1.0857362 * e / f, 5)
-    return out
+
+
+def _instrumental_zero_point(table: dict[str, list]) -> float | None:
+    """Median ``catalogue - instrumental`` of the usable stars (None with fewer than 3)."""
+    use = [k for k, flag in enumerate(table.get("flag", [])) if not flag & USABLE_MASK]
+    if len(use) < 3:
+        return None
+    return float(np.median([table["catalogue_mag"][k] - table["instrumental_mag"][k]
+                            for k in use]))
+
+
+def _decontaminate(target: dict[str, Any], frame: Any, catalogue: Catalogue | None,
+                   measure: _Measurer, table: dict[str, list], deep_limit: float | None,
+                   reasons: list[str]) -> None:
+    """Subtract the light of faint neighbours (deep catalogue) from the target's aperture.
+
+    Neighbours fainter than the star catalogue (too faint to be matched or to
+    make the target *crowded*) still put light into the aperture: with a large
+    aperture in arcsec (coarse pixels) a 21st-magnitude pair 4 arcsec away
+    brightens a 16.5 mag target by 2 %, a bias that depends on the site's pixel
+    scale. Their fluxes follow from their catalogue magnitudes and the frame's
+    instrumental zero point (median ``catalogue - instrumental`` of the usable
+    stars); the part inside the aperture from the PSF model. A fifth of the
+    correction is added to the error (catalogue magnitudes, colours).
+    """
+    if deep_limit is None or target.get("x") is None or target.get("flux") is None:
+        return
+    zp = measure.zero_point
+    if zp is None or not frame.filter:
+        return
+    ny, nx = measure.image.shape
+    x = (target["x"] + 1.0) / 2.0 * (nx - 1)
+    y = (target["y"] + 1.0) / 2.0 * (ny - 1)
+    reach_px = measure.radius + 3.0 * measure.fwhm
+    scale_deg = (frame.pixel_scale_arcsec or 1.0) / 3600.0
+    if catalogue is None:
+        from simulator.starfield import stars_in_field as catalogue
+    try:
+        found = catalogue(target["ra"], target["dec"], reach_px * scale_deg * 1.05,
+                          mag_limit=deep_limit)
+        mag = np.asarray(found.mag_in(frame.filter), float)
+    except (KeyError, ValueError) as exc:
+        reasons.append(f"target not decontaminated: deep catalogue failed ({exc})")
+        return
+    if mag.size == 0:
+        return
+    sx, sy = frame.wcs.all_world2pix(np.asarray(found.ra_deg), np.asarray(found.dec_deg), 0)
+    d = np.hypot(np.asarray(sx, float) - x, np.asarray(sy, float) - y)
+    itself = _SAME_SOURCE_ARCSEC / (frame.pixel_scale_arcsec or 1.0)   # a catalogued target
+    near = np.flatnonzero((d > itself) & (d < reach_px) & np.isfinite(mag))
+    if near.size == 0:
+        return
+    adu = measure.exptime * 10.0 ** (-0.4 * (mag[near] - zp))
+    light = float(np.sum(adu * measure.enclosed(d[near]))) * (measure.aperture_correction or 1.0)
+    if not light > 0:
+        return
+    f = float(target["flux"]) - light
+    e = math.hypot(float(target["flux_err"]), 0.2 * light)
+    target["contamination_flux"] = round(light, 3)
+    target["contamination_neighbours"] = int(near.size)
+    _set_target_flux(target, f, e, measure.exptime)
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -354,8 +457,25 @@ class _Measurer:
         ring = (np.hypot(dx, dy) >= r_in) & (np.hypot(dx, dy) <= r_out)
         self._ring = (dy[ring], dx[ring])
         self.psf_budget = _PSF_MAX
+        self.zero_point: float | None = None
+        """Instrumental zero point of the frame's stars, once known: the PSF fits then tie
+        each neighbour's flux to its catalogue magnitude (a prior of
+        :data:`_NEIGHBOUR_PRIOR`), which keeps a close pair from trading light."""
         self.aperture_correction: float | None = None
         self.aperture_correction_source = ""
+
+    def enclosed(self, offset: np.ndarray) -> np.ndarray:
+        """Fraction of a point source's light (the PSF model) inside an aperture whose
+        centre is ``offset`` pixels from it (a 0.1 px grid over the aperture)."""
+        step = 0.1
+        g = np.arange(-self.radius, self.radius + step / 2, step)
+        gx, gy = np.meshgrid(g, g)
+        disc = np.hypot(gx, gy) <= self.radius
+        gx, gy = gx[disc], gy[disc]
+        alpha = self.fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / _MOFFAT_BETA) - 1.0))
+        offset = np.atleast_1d(np.asarray(offset, float))
+        return _moffat(gx[None, :], gy[None, :], offset[:, None], 0.0, alpha).sum(axis=1) \
+            * step**2
 
     def inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ny, nx = self.image.shape
@@ -374,14 +494,21 @@ class _Measurer:
         dy, dx = self._ring
         iy = np.clip(np.rint(y).astype(int)[:, None] + dy[None, :], 0, ny - 1)
         ix = np.clip(np.rint(x).astype(int)[:, None] + dx[None, :], 0, nx - 1)
-        values = image[iy, ix].astype(float)
-        med = np.median(values, axis=1)
+        values = np.sort(image[iy, ix].astype(float), axis=1)
+        rows = np.arange(values.shape[0])
+        lo = np.zeros(values.shape[0], np.int64)
+        n = np.full(values.shape[0], values.shape[1], np.int64)
+        med = _sorted_median(values, rows, lo, n)
         for _ in range(2):
             spread = 1.4826 * np.median(np.abs(values - med[:, None]), axis=1)
-            keep = np.abs(values - med[:, None]) <= 3.0 * np.maximum(spread, 1e-6)[:, None]
-            med = np.array([np.median(v[k]) if k.any() else m
-                            for v, k, m in zip(values, keep, med, strict=True)])
-        n = np.maximum(keep.sum(axis=1), 1)
+            cut = 3.0 * np.maximum(spread, 1e-6)
+            # the kept values are a contiguous run of each sorted row
+            new_lo = np.sum(values < (med - cut)[:, None], axis=1)
+            new_n = np.sum(values <= (med + cut)[:, None], axis=1) - new_lo
+            ok = new_n > 0
+            lo, n = np.where(ok, new_lo, lo), np.where(ok, new_n, n)
+            med = np.where(ok, _sorted_median(values, rows, lo, n), med)
+        n = np.maximum(n, 1)
         return med, 1.2533 * self.rms / np.sqrt(n)
 
     def crowded(self, x: np.ndarray, y: np.ndarray, mag: np.ndarray, stars: _Stars | None,
@@ -505,6 +632,18 @@ class _Measurer:
                 ratios.append(1.0 / float(ap[0]))
         return float(np.clip(np.mean(ratios), 0.8, 1.5)) if ratios else 1.0
 
+    def _psf_grid(self, size: int) -> tuple[np.ndarray, ...]:
+        """Pixel centres of a ``size`` x ``size`` cutout and their 5 x 5 subsamples
+        (``(size * size, 25)`` each), built once per frame."""
+        cached = self.__dict__.setdefault("_grids", {})
+        if size not in cached:
+            sub = (np.arange(5) + 0.5) / 5.0 - 0.5
+            yy, xx = np.mgrid[0:size, 0:size].astype(float)
+            fine_x = (xx[..., None, None] + np.zeros((5, 1)) + sub[None, :]).reshape(-1, 25)
+            fine_y = (yy[..., None, None] + sub[:, None] + np.zeros((1, 5))).reshape(-1, 25)
+            cached[size] = (xx, yy, fine_x, fine_y)
+        return cached[size]
+
     def _psf_flux(self, x: float, y: float, stars: _Stars) -> tuple[float, float] | None:
         """Flux of the object at (x, y), fitted jointly with its catalogue neighbours.
 
@@ -528,23 +667,27 @@ class _Measurer:
         xs = np.concatenate([[x], stars.x[near]]) - x0
         ys = np.concatenate([[y], stars.y[near]]) - y0
         alpha = self.fwhm / (2.0 * math.sqrt(2.0 ** (1.0 / _MOFFAT_BETA) - 1.0))
-        sub = (np.arange(5) + 0.5) / 5.0 - 0.5
-        yy, xx = np.mgrid[0:size, 0:size].astype(float)
-        fine_x = (xx[..., None, None] + np.zeros((5, 1)) + sub[None, :]).ravel()
-        fine_y = (yy[..., None, None] + sub[:, None] + np.zeros((1, 5))).ravel()
+        xx, yy, fine_x, fine_y = self._psf_grid(size)
         fit = np.hypot(xx - xs[0], yy - ys[0]).ravel() <= self.radius + self.fwhm
-        columns = [np.ones(int(fit.sum()))]
-        for sx, sy in zip(xs, ys, strict=True):
-            columns.append(_moffat(fine_x, fine_y, sx, sy, alpha).reshape(size * size, 25).mean(axis=1)[fit])
-        a = np.column_stack(columns[1:] + columns[:1])
+        # every source's pixel-integrated profile (5 x 5 subsamples) on the fitted pixels
+        models = _moffat(fine_x[fit][None], fine_y[fit][None], xs[:, None, None],
+                         ys[:, None, None], alpha).mean(axis=2)
+        a = np.column_stack([*models, np.ones(int(fit.sum()))])
         data = cut.ravel()[fit]
         w = 1.0 / (self.rms**2 + np.maximum(data, 0.0) / (self.gain or 1e9))
         normal = a.T @ (a * w[:, None])
+        rhs = a.T @ (w * data)
+        if self.zero_point is not None and near.size:
+            expected = self.exptime * 10.0 ** (-0.4 * (stars.mag[near] - self.zero_point))
+            sd = _NEIGHBOUR_PRIOR * expected + 1e-9
+            idx = np.arange(1, 1 + near.size)
+            normal[idx, idx] += 1.0 / sd**2
+            rhs[idx] += expected / sd**2
         try:
             cov = np.linalg.inv(normal)
         except np.linalg.LinAlgError:
             return None
-        params = cov @ (a.T @ (w * data))
+        params = cov @ rhs
         resid = data - a @ params
         chi2 = float(np.sum(w * resid**2)) / max(data.size - a.shape[1], 1)
         if not (math.isfinite(float(cov[0, 0])) and cov[0, 0] > 0):
@@ -573,6 +716,14 @@ def _mid_mjd(header: Any, exptime: float | None) -> float | None:
         except (KeyError, ValueError):
             return None
     return round(mjd + (exptime or 0.0) / 2.0 / 86400.0, 7)
+
+
+def _sorted_median(values: np.ndarray, rows: np.ndarray, lo: np.ndarray,
+                   n: np.ndarray) -> np.ndarray:
+    """Median of ``values[i, lo[i]:lo[i] + n[i]]`` of each row of a row-sorted array."""
+    a = values[rows, lo + (n - 1) // 2]
+    b = values[rows, lo + n // 2]
+    return 0.5 * (a + b)
 
 
 def _moffat(x: np.ndarray, y: np.ndarray, x0: float, y0: float, alpha: float) -> np.ndarray:

@@ -209,13 +209,12 @@ def align_reference(reference_image: np.ndarray, reference_wcs: object, wcs: obj
     sub-pixel shift per tile). None when the frames do not overlap enough
     (rotated, rescaled, offset by more than a quarter of the field).
     """
-    from site_node.edge.transients import _shift_image, _tile_offsets
+    from site_node.edge.transients import align_to_frame
 
-    notes: list[str] = []
-    offsets = _tile_offsets(wcs, reference_wcs, shape, notes)
-    if offsets is None:
+    pair = align_to_frame(reference_image, reference_wcs, wcs, shape)
+    if pair is None:
         return None
-    aligned, valid = _shift_image(reference_image, *offsets, shape)
+    aligned, valid = pair
     if np.count_nonzero(valid) < 0.5 * valid.size:
         return None
     return aligned, valid

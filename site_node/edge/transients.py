@@ -33,7 +33,7 @@ from site_node.edge.references import Reference, ReferenceStore
 from site_node.edge.sources import bad_column_mask, safe_extract
 
 __all__ = ["CUTOUT", "FEATURE_NAMES", "MAX_OFFSET_FRACTION", "Candidates", "Reference",
-           "ReferenceStore", "find_transients", "search_candidates"]
+           "ReferenceStore", "align_to_frame", "find_transients", "search_candidates"]
 
 MAX_OFFSET_FRACTION = 0.25
 """Largest pointing offset (fraction of the field side) still differenced."""
@@ -236,6 +236,18 @@ def search_candidates(image: np.ndarray, wcs: Any, *, fwhm_px: float,
                       "y": float(y[i]), "flux": float(flux[i]), "flux_err": float(flux_err[i]),
                       "snr": float(snr[i]), "mag": mag, "hand_cuts": bool(hand[k])})
     return Candidates(table, cutouts, features), notes
+
+
+def align_to_frame(reference_image: np.ndarray, reference_wcs: Any, wcs: Any,
+                   shape: tuple[int, int], notes: list[str] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The reference resampled on the frame's pixels, and where it is defined.
+
+    A bilinear shift per tile through both WCSs; None (the reason appended to
+    ``notes``) when the WCSs cannot be matched.
+    """
+    offsets = _tile_offsets(wcs, reference_wcs, shape, notes if notes is not None else [])
+    return None if offsets is None else _shift_image(reference_image, *offsets, shape)
 
 
 def _tile_offsets(wcs: Any, ref_wcs: Any, shape: tuple[int, int],

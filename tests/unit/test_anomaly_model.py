@@ -109,7 +109,10 @@ def test_quick_training_writes_a_servable_model(tmp_path) -> None:
     meta = json.loads((tmp_path / "anomaly-v9.json").read_text())
     assert meta["version"] == "v9" and meta["promotion_metric"]["name"] == "min_auroc_per_kind"
     assert set(meta["metrics"]["per_kind"]) == {"satellite", "ghost"}
-    assert meta["tuning"]["held_out_kinds"] == ["ghost"]
+    # v3's score is fitted on normal frames only: every kind is held out
+    assert meta["tuning"]["kinds"] == [] and meta["tuning"]["held_out_kinds"] == [
+        "satellite", "ghost"]
+    assert meta["score"]["method"] == "multiscale-residuals"
     scorer = AnomalyScorer.from_files(tmp_path / "anomaly-v9.onnx")
     check = np.load(tmp_path / "anomaly-v9-check.npz")
     np.testing.assert_allclose(scorer.score_inputs(check["x"]), check["scores"], rtol=1e-4)

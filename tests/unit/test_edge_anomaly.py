@@ -15,6 +15,7 @@ from site_node.edge.pipeline import EdgePipeline, default_models_dir, find_model
 MODELS = Path(__file__).resolve().parents[2] / "models" / "anomaly"
 ONNX = MODELS / "anomaly-v1.onnx"
 V2 = MODELS / "anomaly-v2.onnx"
+V3 = MODELS / "anomaly-v3.onnx"
 
 
 def _variant(onnx_bytes: bytes, note: str) -> bytes:
@@ -33,13 +34,13 @@ def _variant(onnx_bytes: bytes, note: str) -> bytes:
     return onnx_bytes + b"\x72" + varint(len(entry)) + entry
 
 
-def test_the_node_serves_v2_by_default() -> None:
+def test_the_node_serves_v3_by_default() -> None:
     assert default_models_dir() == MODELS
-    assert find_model(MODELS) == V2          # the highest anomaly-vN.onnx
-    assert EdgePipeline().model_id.startswith("anomaly-v2@")
+    assert find_model(MODELS) == V3          # the highest anomaly-vN.onnx
+    assert EdgePipeline().model_id.startswith("anomaly-v3@")
 
 
-@pytest.mark.parametrize("onnx", [ONNX, V2], ids=["v1", "v2"])
+@pytest.mark.parametrize("onnx", [ONNX, V2, V3], ids=["v1", "v2", "v3"])
 def test_shipped_model_is_found_and_matches_its_metadata(onnx: Path) -> None:
     meta = json.loads(onnx.with_suffix(".json").read_text())
     assert meta["sha256"] == sha256_hex(onnx.read_bytes())
@@ -49,13 +50,35 @@ def test_shipped_model_is_found_and_matches_its_metadata(onnx: Path) -> None:
     assert onnx.stat().st_size < 5_000_000
 
 
-@pytest.mark.parametrize("onnx", [ONNX, V2], ids=["v1", "v2"])
+@pytest.mark.parametrize("onnx", [ONNX, V2, V3], ids=["v1", "v2", "v3"])
 def test_shipped_model_reproduces_its_checked_in_output(onnx: Path) -> None:
     check = np.load(MODELS / f"{onnx.stem}-check.npz")
     scorer = AnomalyScorer.from_files(onnx)
     np.testing.assert_allclose(scorer.reconstruct(check["x"]), check["reconstruction"],
                                atol=1e-5)
     np.testing.assert_allclose(scorer.score_inputs(check["x"]), check["scores"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("onnx", [ONNX, V2, V3], ids=["v1", "v2", "v3"])
+def test_every_shipped_model_follows_the_metadata_contract(onnx: Path) -> None:
+    meta = json.loads(onnx.with_suffix(".json").read_text())
+    assert meta["name"] == onnx.stem and meta["version"] == onnx.stem.rsplit("-", 1)[1]
+    assert meta["sha256"] == sha256_hex(onnx.read_bytes())
+    assert isinstance(meta["metrics"], dict)
+    promo = meta["promotion_metric"]
+    assert promo["name"] == "min_auroc_per_kind" and promo["higher_is_better"] is True
+    assert promo["value"] == pytest.approx(min(r["auroc"]
+                                               for r in meta["metrics"]["per_kind"].values()))
+
+
+def test_v3_used_no_anomaly_label_and_beats_v2() -> None:
+    v2 = json.loads(V2.with_suffix(".json").read_text())
+    v3 = json.loads(V3.with_suffix(".json").read_text())
+    assert v3["score"]["method"] == "multiscale-residuals"
+    assert v3["tuning"]["kinds"] == [] and v3["training"]["tune_frames"] == 0
+    assert sorted(v3["tuning"]["held_out_kinds"]) == sorted(v3["metrics"]["per_kind"])
+    assert v3["promotion_metric"]["value"] > v2["promotion_metric"]["value"]
+    assert v3["metrics"]["mean_auroc"] > v3["metrics"]["baseline_mean_auroc"]
 
 
 def test_v2_metadata_follows_the_model_contract() -> None:
@@ -109,7 +132,7 @@ def test_hot_swap_changes_the_model_without_restart(tmp_path: Path) -> None:
 def scored_frames() -> dict[str, list[float]]:
     from site_node.edge.synthetic import simulated_frame
 
-    pipeline = EdgePipeline()          # serves anomaly-v2, trained on 256 x 256 frames
+    pipeline = EdgePipeline()          # serves anomaly-v3, trained on 256 x 256 frames
     scores: dict[str, list[float]] = {"normal": [], "satellite": []}
     for seed, seeing in ((1, 0.9), (2, 1.2), (3, 1.6)):
         scores["normal"].append(pipeline.analyze(
@@ -126,7 +149,7 @@ def test_satellite_trails_score_higher_than_normal_frames(scored_frames) -> None
 
 
 def test_normal_frames_are_not_flagged(scored_frames) -> None:
-    threshold = json.loads(V2.with_suffix(".json").read_text())["threshold"]
+    threshold = json.loads(V3.with_suffix(".json").read_text())["threshold"]
     assert max(scored_frames["normal"]) <= threshold
 
 

@@ -1,4 +1,8 @@
-"""Transient candidates: new frame minus the reference of the same field."""
+"""Transient candidates: new frame minus the reference of the same field.
+
+The pipelines here have no anomaly model (an empty models directory): a frame the
+anomaly model calls anomalous never becomes a reference, which is the anomaly
+model's business, not the difference imaging's."""
 
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ def _near(candidates: list[dict], x: float, y: float, r: float = 1.5) -> list[di
     return [c for c in candidates if np.hypot(c["x"] - x, c["y"] - y) < r]
 
 
-def test_first_frame_becomes_the_reference_then_a_new_star_is_found() -> None:
+def test_first_frame_becomes_the_reference_then_a_new_star_is_found(tmp_path) -> None:
     ref, cat = synthetic_frame(shape=(512, 512), n_stars=150, fwhm_px=2.5, seed=1, star_seed=9)
     new, _ = synthetic_frame(shape=(512, 512), n_stars=150, fwhm_px=3.2, seed=2, star_seed=9,
                              extra=[(200.4, 300.6, 19.0)])
-    pipeline = EdgePipeline(catalogue=cat)
+    pipeline = EdgePipeline(tmp_path / "no-anomaly-model", catalogue=cat)
     first = pipeline.analyze(ref)
     assert first.reference == "stored" and first.transients == []
     second = pipeline.analyze(new)
@@ -35,11 +39,11 @@ def test_first_frame_becomes_the_reference_then_a_new_star_is_found() -> None:
         assert set(found) == keys | {"real_bogus", "vetted", "hand_cuts"} and found["vetted"]
 
 
-def test_same_field_without_change_gives_no_candidate() -> None:
+def test_same_field_without_change_gives_no_candidate(tmp_path) -> None:
     ref, cat = synthetic_frame(shape=(512, 512), n_stars=200, seed=3, star_seed=10)
     again, _ = synthetic_frame(shape=(512, 512), n_stars=200, fwhm_px=2.0, seed=4,
                                star_seed=10, exptime=60.0)
-    pipeline = EdgePipeline(catalogue=cat)
+    pipeline = EdgePipeline(tmp_path / "no-anomaly-model", catalogue=cat)
     pipeline.analyze(ref)
     result = pipeline.analyze(again)
     assert result.reference == "compared" and result.transients == []
@@ -82,9 +86,9 @@ def simulated_pair():
     return ref, new, tagged
 
 
-def test_simulator_transients_are_found_against_the_reference(simulated_pair) -> None:
+def test_simulator_transients_are_found_against_the_reference(simulated_pair, tmp_path) -> None:
     ref, new, tagged = simulated_pair
-    pipeline = EdgePipeline()
+    pipeline = EdgePipeline(tmp_path / "no-anomaly-model")
     assert pipeline.analyze(ref).reference == "stored"
     for hdul in (new, tagged):
         truth = hdul["TRUTH"].data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta, timezone
@@ -73,6 +74,19 @@ def test_same_bytes_and_objects_as_eventsourcing(event: Rich) -> None:
     assert ours.codec.decode_state(stored.state) == transcoder().decode(stored.state)
 
 
+class _Tag(str):
+    """A str subclass."""
+
+
+class _Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class _Colour(str, enum.Enum):
+    RED = "red"
+
+
 class Plain(LogEvent):
     table: dict
     extra: list
@@ -84,6 +98,14 @@ class Plain(LogEvent):
     ({"deep": [{"id": uuid.uuid4(), "at": T0}]}, [("t", 1)]),  # nested transcoded values
     ({"big": [2**70]}, [{"k": {"k": [1.0, None, "x"]}}]),  # beyond orjson's integers
     ({"f": [__import__("numpy").float64(0.1)]}, []),  # a float subclass
+    # Columns checked in one pass: whatever sneaks past is still written as the
+    # transcoder would decode it back.
+    ({"ids": [uuid.uuid4(), uuid.uuid4()]}, [[uuid.uuid4()]]),  # orjson would write strings
+    ({"x": [1.0, float("nan")], "y": [1, float("inf")]}, [[0.5, float("-inf")]]),
+    ({"n": [1, Decimal("1.5")], "m": [2.5, True, Decimal(2)]}, []),  # summable, not JSON
+    ({"s": ["a", _Tag("b")], "e": [_Level.LOW, _Level.HIGH]}, [[1, _Level.LOW]]),
+    ({"c": [_Colour.RED, _Colour.RED]}, [[None, None], [None, 1e308, 1e308]]),  # overflow
+    ({"empty": [], "t": ("a", "b"), "mixed": ["a", 1, None, 2.5, True]}, [[]]),
 ])
 def test_plain_states_take_the_fast_encoder_with_the_same_values(table, extra) -> None:
     """Whichever encoder writes a body, it decodes to what the transcoder decodes."""
@@ -152,3 +174,46 @@ def test_uuid_helpers() -> None:
 def test_mapper_refuses_compression_and_ciphers() -> None:
     with pytest.raises(ValueError):
         LogMapper(transcoder=transcoder(), compressor=object())
+
+
+def _candidate_table(n: int) -> dict:
+    return {"request_id": [f"survey-SUR{i:04d}" for i in range(n)],
+            "ra_deg": [i * 0.4375 for i in range(n)], "dec_deg": [-30.5 + i / 8 for i in range(n)],
+            "exposure_s": [30.0] * n, "priority": [i % 10 for i in range(n)],
+            "not_before": [None] * n, "open": [i % 2 == 0 for i in range(n)]}
+
+
+def test_a_candidate_table_takes_the_fast_encoder_and_keeps_its_bytes(monkeypatch) -> None:
+    """Columns of one scalar type are written by orjson (the transcoder is never
+    called), with the very bytes the transcoder writes: logs stay as they were."""
+    event = Plain(originator_id=uuid.uuid4(), originator_version=1, timestamp=T0,
+                  sim_time=T0, actor="control-center", causation_id=uuid.uuid4(),
+                  correlation_id=None, table=_candidate_table(300), extra=[])
+    reference = Mapper(transcoder=transcoder()).to_stored_event(event)
+    ours = LogMapper(transcoder=transcoder())
+
+    def refuse(_state):
+        raise AssertionError("the slow encoder was used")
+
+    monkeypatch.setattr(ours.codec, "_encode", refuse)
+    body = ours.encode_body(event).state
+    assert body[:1] == SPLIT_MARK  # large: compressed behind its plain envelope
+    assert decompress_body(body) == reference.state
+    decoded = ours.decode(1, event.originator_id, 1, topic_of(Plain), body)
+    assert decoded == event
+
+
+def test_one_odd_value_in_a_column_sends_the_state_to_the_transcoder(monkeypatch) -> None:
+    table = _candidate_table(50)
+    table["ra_deg"][37] = float("nan")
+    event = Plain(originator_id=uuid.uuid4(), originator_version=1, timestamp=T0,
+                  sim_time=T0, actor="control-center", causation_id=None,
+                  correlation_id=None, table=table, extra=[])
+    ours = LogMapper(transcoder=transcoder())
+    calls = []
+    slow = ours.codec._encode
+    monkeypatch.setattr(ours.codec, "_encode", lambda state: calls.append(1) or slow(state))
+    decoded = ours.decode(1, event.originator_id, 1, topic_of(Plain),
+                          ours.encode_body(event).state)
+    assert calls == [1]
+    assert repr(decoded.table) == repr(table)  # NaN kept (orjson would write null)

@@ -39,10 +39,11 @@ def event(cls, when: datetime = T0, **fields):
 
 def detected(ra: float = EMPTY_SKY[0], dec: float = EMPTY_SKY[1], *, when: datetime = T0,
              site: str = "hanle", telescope: str = "hanle-0.7m", filter: str = "r",
-             observation_id: str = "obs-aaaaaaaa", mag: float = 18.5, snr: float = 15.0):
+             observation_id: str = "obs-aaaaaaaa", mag: float = 18.5, snr: float = 15.0,
+             detector: str = "simulator", score: float | None = None):
     return event(TransientDetected, when, observation_id=observation_id, site=site,
                  telescope=telescope, filter=filter, ra_deg=ra, dec_deg=dec, mag=mag, snr=snr,
-                 detector="simulator")
+                 detector=detector, score=score)
 
 
 def finished(cls, request_id: str, *, when: datetime = T0, telescope: str = "palma-1m",
@@ -127,6 +128,17 @@ def test_the_trigger_fires_for_new_sources_only(plugin):
     other = event(SiteConditionsChanged, site="hanle", cloud_cover=0.0, humidity=0.2,
                   wind_m_s=3.0, seeing_arcsec=1.0, sky_v_mag_arcsec2=21.5, open=True, reason="")
     assert plugin.openastro_trigger(other) is None
+
+
+def test_only_edge_candidates_the_vetting_model_is_sure_of_get_follow_ups(plugin):
+    doubtful = detected(detector="edge", score=0.80)
+    plugin.openastro_event(doubtful)
+    assert plugin.openastro_trigger(doubtful) is None
+    assert not proposals(plugin, "palma-1m")
+    sure = detected(detector="edge", score=0.99, observation_id="obs-cccccccc")
+    plugin.openastro_event(sure)
+    assert plugin.openastro_trigger(sure) is not None
+    assert any("confirmation" in rid for rid in proposals(plugin, "palma-1m"))
 
 
 def test_re_detections_of_a_known_source_are_not_followed_again(plugin):

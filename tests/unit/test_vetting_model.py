@@ -50,6 +50,16 @@ def test_shipped_model_beats_the_hand_cuts_on_held_out_data() -> None:
     assert m["model"]["ece"] <= 0.05
 
 
+def test_shipped_model_beats_the_previous_one_on_the_same_candidates() -> None:
+    meta = json.loads(SHIPPED.with_suffix(".json").read_text())
+    m = meta["metrics"]
+    if m.get("previous") is None:
+        pytest.skip("the shipped model is the first version")
+    assert m["model"]["max_fnr_fpr"] < m["previous"]["max_fnr_fpr"]
+    assert m["model"]["n_real"] == m["previous"]["n_real"]   # the same honest test set
+    assert "S/N" in meta["positives"]
+
+
 def test_tampered_or_mismatched_models_are_refused(tmp_path) -> None:
     data = SHIPPED.read_bytes()
     meta = json.loads(SHIPPED.with_suffix(".json").read_text())
@@ -64,10 +74,11 @@ def test_tampered_or_mismatched_models_are_refused(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def vetted_frame():
+def vetted_frame(tmp_path_factory):
     ref = simulated_frame(seed=21, seeing_arcsec=1.2)
     new = simulated_frame(seed=22, seeing_arcsec=1.5, transients=5, artefacts=("cosmic_rays",))
-    pipeline = EdgePipeline()
+    # no anomaly model: the reference must be stored whatever that model says of it
+    pipeline = EdgePipeline(tmp_path_factory.mktemp("no-anomaly-model"))
     assert pipeline.analyze(ref).reference == "stored"
     return new, pipeline.analyze(new)
 

@@ -9,6 +9,12 @@ or in which transients were detected (``TransientDetected``): one row per
 observation, keyed ``anomaly:<observation_id>`` (what an acknowledgement
 names); its follow-ups are the observations whose request id starts with
 ``followup:<observation_id>:`` (how the follow-up planner names them).
+
+The photometry chain's alerts are listed too: a site's calibration drift
+(``CalibrationDriftDetected``, status ``drift``, one row per site, telescope,
+band, night and kind) and a target's light curve varying or showing a new
+source (``LightCurveAlert``, status ``light-curve``, one row per target, band
+and kind; raised again, the row is revised). Their reason is the note.
 """
 
 from __future__ import annotations
@@ -28,13 +34,18 @@ from control_center.events import (
     TransientDetected,
 )
 from control_center.events.override import AlertAcknowledged
+from control_center.events.photometry import CalibrationDriftDetected, LightCurveAlert
 from control_center.ui.model.views import AlertRow
 
-__all__ = ["ANOMALOUS_VERDICTS", "AlertsFold", "anomaly_key"]
+__all__ = ["ANOMALOUS_VERDICTS", "PHOTOMETRY_STATUSES", "AlertsFold", "anomaly_key"]
 
 ANOMALOUS_VERDICTS = frozenset({"anomalous", "suspect"})
 """Frame verdicts listed as anomalies (the anomaly model's, and the sky statistics')."""
 MAX_DETECTION_LINES = 10
+PHOTOMETRY_STATUSES = frozenset({"drift", "light-curve"})
+"""Statuses of the photometry chain's alerts (calibration drift, light-curve alerts)."""
+LIGHT_CURVE_KINDS = {"variability": "variable", "new-transient": "new src"}
+"""``LightCurveAlert.kind`` as the table's Kind column shows it."""
 
 
 def anomaly_key(observation_id: str) -> str:
@@ -61,7 +72,7 @@ class AlertsFold:
 
     handles = (AlertReceived, AlertRejected, AlertRetracted, ObservationRequested,
                ObservationAssigned, ObservationCompleted, ObservationFailed, AlertAcknowledged,
-               FrameAnalyzed, TransientDetected)
+               FrameAnalyzed, TransientDetected, CalibrationDriftDetected, LightCurveAlert)
 
     def __init__(self) -> None:
         self.version = 0
@@ -85,6 +96,10 @@ class AlertsFold:
             self._frame(event, position)
         elif isinstance(event, TransientDetected):
             self._transient(event, position)
+        elif isinstance(event, CalibrationDriftDetected):
+            self._drift(event, position)
+        elif isinstance(event, LightCurveAlert):
+            self._light_curve(event, position)
         else:
             self._followup(event)
 
@@ -146,6 +161,30 @@ class AlertsFold:
         alert.row = replace(row, kind=kind, status=row.status or "transient",
                             note=(note + _detections(alert)).lstrip("; "))
         self._changed()
+
+    def _drift(self, e: CalibrationDriftDetected, position: int) -> None:
+        key = f"drift:{e.site}/{e.telescope}:{e.band}:{e.night}:{e.kind}"
+        earlier = self._alerts.get(key)
+        self._put(key, AlertRow(
+            key=key, position=position, sim_time=e.sim_time, status="drift", kind="drift",
+            source=f"{e.telescope} {e.band}", site=e.site, telescope=e.telescope,
+            score=float(e.significance),
+            revision=earlier.row.revision + 1 if earlier is not None else 1,
+            note=f"{e.kind} drift of {e.drift_mag:+.3f} mag in {e.band} at {e.site} "
+                 f"({e.telescope}), {e.significance:.1f} sigma: {e.reason}"), keep_from=earlier)
+
+    def _light_curve(self, e: LightCurveAlert, position: int) -> None:
+        key = f"lightcurve:{e.target}:{e.band}:{e.kind}"
+        earlier = self._alerts.get(key)
+        sites = "+".join(map(str, e.sites or ())) or "?"
+        self._put(key, AlertRow(
+            key=key, position=position, sim_time=e.sim_time, status="light-curve",
+            kind=LIGHT_CURVE_KINDS.get(e.kind, e.kind), source=f"{e.target} {e.band}",
+            site=sites, score=float(e.significance),
+            revision=earlier.row.revision + 1 if earlier is not None else 1,
+            note=f"{e.kind} of {e.target} in {e.band}: amplitude {e.amplitude_mag:.3f} mag, "
+                 f"{e.significance:.1f} sigma, {e.n_points} points from {sites} at "
+                 f"RA {e.ra_deg:.4f} Dec {e.dec_deg:+.4f}: {e.reason}"), keep_from=earlier)
 
     def _anomaly(self, e: Any, position: int) -> _Alert:
         key = anomaly_key(e.observation_id)

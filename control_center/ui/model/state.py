@@ -17,6 +17,7 @@ from control_center.events import NightStarted
 from control_center.ui.model.alerts_fold import AlertsFold
 from control_center.ui.model.decisions_fold import DECISION_TYPES, DecisionFeed
 from control_center.ui.model.feasibility import FeasibilityModel
+from control_center.ui.model.lightcurves_fold import LightCurvesFold
 from control_center.ui.model.network_fold import NetworkFold
 from control_center.ui.model.queue_fold import QueueFold
 from control_center.ui.model.tail_fold import LogTail
@@ -59,9 +60,10 @@ class ConsoleState:
         self.queue = QueueFold()
         self.alerts = AlertsFold()
         self.trends = TrendsFold()
+        self.lightcurves = LightCurvesFold()
         self.unknown_types: dict[str, int] = {}
         self.notices: list[str] = []
-        self._folds = (self.network, self.queue, self.alerts, self.trends)
+        self._folds = (self.network, self.queue, self.alerts, self.trends, self.lightcurves)
         self._handlers: dict[type, tuple[Any, ...]] = {}
         self._cache: dict[str, tuple[Any, Any]] = {}
         self._unknown_version = 0
@@ -192,7 +194,7 @@ class ConsoleState:
             "network": self.network.version, "decisions": self.decisions.version,
             "tail": self.tail.version, "queue": self.queue.version,
             "alerts": self.alerts.version, "trends": self.trends.version,
-            "unknown": self._unknown_version,
+            "lightcurves": self.lightcurves.version, "unknown": self._unknown_version,
             "sky": hash((sky.site, sky.when)) if sky is not None else 0,
             "feasibility": id(feasibility) if feasibility is not None else 0,
         }
@@ -210,4 +212,5 @@ class ConsoleState:
             notices=tuple(self.network.notices + self.notices),
             versions=versions, events_folded=self.events_folded, sky=sky,
             feasibility=feasibility or {},
+            lightcurves=self.lightcurves.section(),
         )

@@ -272,6 +272,9 @@ class ConsoleSnapshot:
     feasibility: Any = field(default_factory=dict)
     """Request id -> :class:`~control_center.ui.model.feasibility.Feasibility` (computed
     only while the Queue view is shown)."""
+    lightcurves: Any = None
+    """The Light curves view's section
+    (:class:`~control_center.ui.model.lightcurves_fold.LightCurvesSection`)."""
     replay: Any = None
     """Where a replay stands (:class:`~control_center.ui.model.replay.ReplayStatus`);
     None on a live console."""

@@ -1,4 +1,5 @@
-"""The Alerts view: notices received, rejected or retracted, with their follow-ups."""
+"""The Alerts view: notices received, rejected or retracted, with their follow-ups; anomalies
+found in frames; calibration drifts and light-curve alerts of the photometry chain."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from control_center.ui.model.alerts_fold import PHOTOMETRY_STATUSES
 from control_center.ui.model.views import AlertRow, ConsoleSnapshot
 from control_center.ui.overrides import Override
 from control_center.ui.views.base import NOTE, ConsoleView
@@ -49,6 +51,11 @@ class AlertsView(ConsoleView):
     def action_acknowledge(self) -> None:
         alert = self.selected()
         override = None
+        if alert is not None and alert.status in PHOTOMETRY_STATUSES:
+            self.notify("Drift and light-curve alerts are not acknowledged: the Light curves "
+                        "view shows the target, a calibration observation answers a drift.",
+                        severity="warning", timeout=5)
+            return
         if alert is not None and alert.is_anomaly:
             override = Override("acknowledge_anomaly",
                                 {"observation_id": alert.observation_id},
@@ -66,7 +73,12 @@ class AlertsView(ConsoleView):
         if alert is None:
             detail.update("No alert in the log yet.")
             return
-        if alert.is_anomaly:
+        if alert.status in PHOTOMETRY_STATUSES:
+            what = "calibration drift" if alert.status == "drift" else "light curve"
+            head = Text.assemble((f"{what}: {alert.source}", "bold"),
+                                 f"  {alert.site}" if alert.status != "drift" else
+                                 f"  at {alert.site}")
+        elif alert.is_anomaly:
             head = Text.assemble(
                 (f"{alert.kind} in observation {alert.observation_id}", "bold"),
                 f"  {alert.telescope} at {alert.site}",
@@ -92,8 +104,16 @@ class AlertsView(ConsoleView):
         detail.update(Text("\n").join(lines))
 
 
+_PHOTOMETRY_STYLES = {"drift": "bold magenta", "light-curve": "bold yellow"}
+
+
 def _cells(a: AlertRow) -> tuple:
     followups = f"{a.completed}/{a.assigned}" + (f" ({a.failed} failed)" if a.failed else "")
+    if a.status in PHOTOMETRY_STATUSES:
+        where = f"{a.site} {a.source}" if a.status == "drift" else a.source
+        return (clock(a.sim_time), a.kind, where,
+                "-" if a.score is None else f"{a.score:.0f}σ"[:4],
+                Text(a.status, style=_PHOTOMETRY_STYLES[a.status]), "-", "")
     if a.is_anomaly:
         return (clock(a.sim_time), a.kind, f"{a.telescope} {a.short_id}",
                 "-" if a.score is None else f"{a.score:.2f}"[:4], state_text("anomalous", a.status),

@@ -287,7 +287,7 @@ class StreamResultsRequest(_message.Message):
     def __init__(self, after_seq: _Optional[int] = ..., include_fits: _Optional[bool] = ..., observation_id: _Optional[str] = ..., stop_when_caught_up: _Optional[bool] = ...) -> None: ...
 
 class TransientCandidate(_message.Message):
-    __slots__ = ("ra_deg", "dec_deg", "x", "y", "flux", "snr", "score")
+    __slots__ = ("ra_deg", "dec_deg", "x", "y", "flux", "snr", "score", "mag", "vetted")
     RA_DEG_FIELD_NUMBER: _ClassVar[int]
     DEC_DEG_FIELD_NUMBER: _ClassVar[int]
     X_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +295,8 @@ class TransientCandidate(_message.Message):
     FLUX_FIELD_NUMBER: _ClassVar[int]
     SNR_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    MAG_FIELD_NUMBER: _ClassVar[int]
+    VETTED_FIELD_NUMBER: _ClassVar[int]
     ra_deg: float
     dec_deg: float
     x: float
@@ -302,7 +304,9 @@ class TransientCandidate(_message.Message):
     flux: float
     snr: float
     score: float
-    def __init__(self, ra_deg: _Optional[float] = ..., dec_deg: _Optional[float] = ..., x: _Optional[float] = ..., y: _Optional[float] = ..., flux: _Optional[float] = ..., snr: _Optional[float] = ..., score: _Optional[float] = ...) -> None: ...
+    mag: float
+    vetted: bool
+    def __init__(self, ra_deg: _Optional[float] = ..., dec_deg: _Optional[float] = ..., x: _Optional[float] = ..., y: _Optional[float] = ..., flux: _Optional[float] = ..., snr: _Optional[float] = ..., score: _Optional[float] = ..., mag: _Optional[float] = ..., vetted: _Optional[bool] = ...) -> None: ...
 
 class FrameAnalysis(_message.Message):
     __slots__ = ("ok", "error", "pipeline", "sky_level", "sky_noise", "n_sources", "fwhm_arcsec", "ellipticity", "zero_point", "anomaly_score", "verdict", "transients", "latency_s", "extras")
