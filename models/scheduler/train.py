@@ -35,6 +35,7 @@ import copy
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,6 +183,28 @@ def _policy_nights(first_seed: int, first: datetime, step_days: int, n: int, hou
     return [(first_seed + k, first + timedelta(days=step_days * k)) for k in range(n)]
 
 
+def _policy_meta(net: Any, version: str, candidate_features: Sequence[str], critic: str,
+                 training: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a policy version: its ONNX interface, architecture and training."""
+    from models.scheduler.features import CONTEXT_FEATURES
+
+    return {
+        "name": "policy", "version": version, "kind": "scheduler-policy", "format": "onnx",
+        "inputs": {"cand": ["batch", "candidates", len(candidate_features)],
+                   "mask": ["batch", "candidates"], "ctx": ["batch", len(CONTEXT_FEATURES)],
+                   "prev": ["batch", len(candidate_features)],
+                   "h": ["batch", net.config["memory"]]},
+        "candidate_features": list(candidate_features),
+        "context_features": list(CONTEXT_FEATURES),
+        "outputs": {"logits": "one per candidate (padding -1e9); the policy takes the argmax",
+                    "value": critic, "h_out": "the telescope's new memory"},
+        "action": "joint over the feasible (target, telescope, exposure) candidates",
+        "architecture": net.config,
+        "n_parameters": int(sum(p.numel() for p in net.parameters())),
+        "training": training,
+    }
+
+
 def train_policy_model(args, progress) -> dict[str, Any]:
     """policy-v2: imitation of the physics look-ahead teacher on the real night loop."""
     import torch
@@ -236,21 +259,8 @@ def train_policy_model(args, progress) -> dict[str, Any]:
     t_train, c_train = time.monotonic() - t0, time.process_time() - c0
     c_children = _children_cpu() - k0
     name = f"policy-{args.version}"
-    meta: dict[str, Any] = {
-        "name": "policy", "version": args.version, "kind": "scheduler-policy", "format": "onnx",
-        "inputs": {"cand": ["batch", "candidates", len(POLICY_FEATURES)],
-                   "mask": ["batch", "candidates"], "ctx": ["batch", len(CONTEXT_FEATURES)],
-                   "prev": ["batch", len(POLICY_FEATURES)],
-                   "h": ["batch", net.config["memory"]]},
-        "candidate_features": list(POLICY_FEATURES),
-        "context_features": list(CONTEXT_FEATURES),
-        "outputs": {"logits": "one per candidate (padding -1e9); the policy takes the argmax",
-                    "value": "critic (untrained in imitation)",
-                    "h_out": "the telescope's new memory"},
-        "action": "joint over the feasible (target, telescope, exposure) candidates",
-        "architecture": net.config,
-        "n_parameters": int(sum(p.numel() for p in net.parameters())),
-        "training": {"method": "imitation of the physics look-ahead teacher on the real night "
+    meta = _policy_meta(net, args.version, POLICY_FEATURES, "critic (untrained in imitation)", {
+        "method": "imitation of the physics look-ahead teacher on the real night "
                                "loop (behaviour cloning, then one DAgger round)",
                      "teacher": {"alpha": ALPHA, "beta": BETA},
                      "seed": args.seed, "network": network.name, "hours": hours,
@@ -263,8 +273,7 @@ def train_policy_model(args, progress) -> dict[str, Any]:
                      "loss_history": history, "train_accuracy": round(accuracy, 4),
                      "time_s": round(t_train, 1), "cpu_s": round(c_train, 1),
                      "cpu_workers_s": round(c_children, 1),
-                     "torch": torch.__version__.split("+")[0]},
-    }
+                     "torch": torch.__version__.split("+")[0]})
     onnx_bytes = export_policy(net, meta)
     feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
                                 net.config["memory"], args.seed)
@@ -334,28 +343,15 @@ def train_policy_env_model(args, progress) -> dict[str, Any]:
                                     f"entropy {row['entropy']:.2f}"))
     t_train, c_train = time.monotonic() - t0, time.process_time() - c0
     name = f"policy-{args.version}"
-    meta: dict[str, Any] = {
-        "name": "policy", "version": args.version, "kind": "scheduler-policy", "format": "onnx",
-        "inputs": {"cand": ["batch", "candidates", len(CANDIDATE_FEATURES)],
-                   "mask": ["batch", "candidates"], "ctx": ["batch", len(CONTEXT_FEATURES)],
-                   "prev": ["batch", len(CANDIDATE_FEATURES)],
-                   "h": ["batch", net.config["memory"]]},
-        "candidate_features": list(CANDIDATE_FEATURES),
-        "context_features": list(CONTEXT_FEATURES),
-        "outputs": {"logits": "one per candidate (padding -1e9); the policy takes the argmax",
-                    "value": "critic (scaled return)", "h_out": "the telescope's new memory"},
-        "action": "joint over the feasible (target, telescope, exposure) candidates",
-        "architecture": net.config,
-        "n_parameters": int(sum(p.numel() for p in net.parameters())),
-        "training": {"seed": args.seed, "behaviour_cloning_nights": bc,
+    meta = _policy_meta(net, args.version, CANDIDATE_FEATURES, "critic (scaled return)", {
+        "seed": args.seed, "behaviour_cloning_nights": bc,
                      "ppo_iterations": iters, "nights_per_iteration": per,
                      "time_s": round(t_train, 1), "cpu_s": round(c_train, 1),
                      "history": history,
                      "env": {"starts": [t.isoformat() for t in cfg.starts], "hours": cfg.hours,
                              "n_science": cfg.n_science, "n_survey": cfg.n_survey,
                              "site_loss_prob": cfg.site_loss_prob},
-                     "torch": torch.__version__.split("+")[0]},
-    }
+                     "torch": torch.__version__.split("+")[0]})
     onnx_bytes = export_policy(net, meta)
     feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
                                 net.config["memory"], args.seed)
