@@ -183,6 +183,23 @@ def _policy_nights(first_seed: int, first: datetime, step_days: int, n: int, hou
     return [(first_seed + k, first + timedelta(days=step_days * k)) for k in range(n)]
 
 
+def _export_checked(net: Any, meta: dict[str, Any], out: Path, name: str,
+                    seed: int) -> tuple[Path, Any]:
+    """Export a policy to ONNX, record its agreement with PyTorch in ``meta`` and write it
+    to a temporary file in ``out`` (for the held-out runs before it is shipped); returns
+    the file and the check inputs."""
+    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+
+    onnx_bytes = export_policy(net, meta)
+    feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
+                                net.config["memory"], seed)
+    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{name}.tmp.onnx"
+    tmp.write_bytes(onnx_bytes)
+    return tmp, feeds
+
+
 def _policy_meta(net: Any, version: str, candidate_features: Sequence[str], critic: str,
                  training: dict[str, Any]) -> dict[str, Any]:
     """The metadata of a policy version: its ONNX interface, architecture and training."""
@@ -210,7 +227,7 @@ def train_policy_model(args, progress) -> dict[str, Any]:
     import torch
 
     from control_center.network import load_network
-    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+    from models.scheduler.export import export_policy
     from models.scheduler.features import CONTEXT_FEATURES, POLICY_FEATURES
     from models.scheduler.imitation import fit_imitation, imitation_accuracy
     from models.scheduler.nightloop import compare_policies, run_nights
@@ -274,13 +291,7 @@ def train_policy_model(args, progress) -> dict[str, Any]:
                      "time_s": round(t_train, 1), "cpu_s": round(c_train, 1),
                      "cpu_workers_s": round(c_children, 1),
                      "torch": torch.__version__.split("+")[0]})
-    onnx_bytes = export_policy(net, meta)
-    feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
-                                net.config["memory"], args.seed)
-    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / f".{name}.tmp.onnx"
-    tmp.write_bytes(onnx_bytes)
+    tmp, feeds = _export_checked(net, meta, args.out, name, args.seed)
     task = progress.add_task("policy: held-out", total=n_eval, note="greedy, teacher, policy")
     try:
         runs = compare_policies(
@@ -322,7 +333,7 @@ def train_policy_env_model(args, progress) -> dict[str, Any]:
     import torch
 
     from models.scheduler.env import SchedulingEnv
-    from models.scheduler.export import check_policy, export_policy, policy_check_inputs
+    from models.scheduler.export import export_policy
     from models.scheduler.features import CANDIDATE_FEATURES, CONTEXT_FEATURES
     from models.scheduler.policy_model import PolicyNet
     from models.scheduler.ppo import PPOConfig, train_ppo
@@ -352,13 +363,7 @@ def train_policy_env_model(args, progress) -> dict[str, Any]:
                              "n_science": cfg.n_science, "n_survey": cfg.n_survey,
                              "site_loss_prob": cfg.site_loss_prob},
                      "torch": torch.__version__.split("+")[0]})
-    onnx_bytes = export_policy(net, meta)
-    feeds = policy_check_inputs(net.config["n_cand"], net.config["n_ctx"],
-                                net.config["memory"], args.seed)
-    meta["training"]["onnx_max_abs_diff"] = check_policy(onnx_bytes, net, feeds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / f".{name}.tmp.onnx"
-    tmp.write_bytes(onnx_bytes)
+    tmp, feeds = _export_checked(net, meta, args.out, name, args.seed)
     runner = PolicyRunner(tmp)
     test_env = SchedulingEnv(cfg if args.quick else replace(cfg, starts=TEST_STARTS))
     n_eval = 1 if args.quick else args.eval_nights
