@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_session import cpu_session
+
 __all__ = ["DEFAULT_POLICY", "DEFAULT_VALUE", "METADATA_KEY", "PolicyRunner", "ValueNetwork",
            "newest"]
 
@@ -37,14 +39,9 @@ POLICY_OUTPUTS = ("logits", "value", "h_out")
 
 
 def _session(path: Path, what: str):
-    import onnxruntime as ort
-
     if not path.is_file():
         raise FileNotFoundError(f"{what} model not found: {path}")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, "{}")
     return session, json.loads(raw)
 

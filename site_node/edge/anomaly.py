@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_session import cpu_session
 from site_node.edge.thumbnails import ThumbnailSpec, align_reference, model_input
 
 __all__ = [
@@ -257,18 +258,12 @@ class AnomalyScorer:
 
     def __init__(self, onnx_bytes: bytes, metadata: dict[str, Any] | None = None, *,
                  threads: int = 1, name: str | None = None) -> None:
-        import onnxruntime as ort
 
         self.sha256 = sha256_hex(onnx_bytes)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(onnx_bytes, sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
-            raise ModelRejected(f"not a loadable ONNX model ({_one_line(exc)})") from None
+            self._session = cpu_session(onnx_bytes, threads=threads)
+        except ValueError as exc:
+            raise ModelRejected(str(exc)) from None
         if metadata is None:
             embedded = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
             if embedded is None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from models.onnx_session import cpu_session
 from site_node.edge.transients import CUTOUT, FEATURE_NAMES, Candidates
 
 __all__ = ["VettingModel", "VettingModelRejected", "find_vetting_model"]
@@ -73,7 +74,6 @@ class VettingModel:
     """
 
     def __init__(self, onnx_bytes: bytes, metadata: dict[str, Any], *, threads: int = 1) -> None:
-        import onnxruntime as ort
 
         sha = hashlib.sha256(onnx_bytes).hexdigest()
         if metadata.get("sha256") != sha:
@@ -89,16 +89,10 @@ class VettingModel:
         threshold = metadata.get("threshold")
         if not isinstance(threshold, int | float) or not 0.0 < threshold < 1.0:
             raise VettingModelRejected(f"threshold {threshold!r} is not a probability")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(onnx_bytes, sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
-            text = " ".join(str(exc).split())[:160]
-            raise VettingModelRejected(f"not a loadable ONNX model ({text})") from None
+            self._session = cpu_session(onnx_bytes, threads=threads)
+        except ValueError as exc:
+            raise VettingModelRejected(str(exc)) from None
         names = [i.name for i in self._session.get_inputs()]
         if names != ["stamps", "features"]:
             raise VettingModelRejected(f"inputs {names}, expected ['stamps', 'features']")
