@@ -22,7 +22,7 @@ the *star flat*: what the night's stars of that camera, pooled
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = ["CalibratedPoint", "LinearCalibration", "LocalCorrection", "StarResiduals",
            "calibrate_target", "calibration_from_dict", "fit_calibration", "frame_offset",
-           "frame_residuals", "matches_table", "usable_stars"]
+           "frame_residuals", "frames_with_stars", "matches_table", "usable_stars"]
 
 REF_COLOUR = 0.65
 LOCAL_SCALE = 0.5
@@ -57,19 +57,25 @@ def usable_stars(stars: Mapping[str, list]) -> np.ndarray:
     return ((flag & _USABLE_MASK) == 0) & np.isfinite(inst) & np.isfinite(err) & (err > 0)
 
 
+def frames_with_stars(frames: Iterable[Any], min_stars: int = 1,
+                      ) -> Iterator[tuple[int, Any, np.ndarray]]:
+    """``(index, frame, usable-star mask)`` of the measured frames (status ok, with time and
+    airmass) that have at least ``min_stars`` usable stars."""
+    for k, f in enumerate(frames):
+        if f.status != "ok" or f.time_mjd is None or f.airmass is None:
+            continue
+        use = usable_stars(f.stars)
+        if use.sum() >= min_stars:
+            yield k, f, use
+
+
 def matches_table(frames: Iterable[Any]) -> dict[str, np.ndarray]:
     """The usable matched stars of ``frames`` (``FramePhotometryMeasured``-like) as columns."""
     cols: dict[str, list] = {k: [] for k in (
         "time_mjd", "airmass", "instrumental_mag", "instrumental_err", "catalogue_mag",
         "catalogue_colour", "x", "y", "frame")}
-    for k, f in enumerate(frames):
-        if f.status != "ok" or f.time_mjd is None or f.airmass is None:
-            continue
-        s = f.stars
-        use = usable_stars(s)
-        n = int(use.sum())
-        if n == 0:
-            continue
+    for k, f, use in frames_with_stars(frames):
+        s, n = f.stars, int(use.sum())
         cols["time_mjd"].append(np.full(n, f.time_mjd))
         cols["airmass"].append(np.full(n, f.airmass))
         cols["frame"].append(np.full(n, k))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from control_center.photometry.calibrate import REF_COLOUR, usable_stars
+from control_center.photometry.calibrate import REF_COLOUR, frames_with_stars
 
 __all__ = ["Drift", "frame_zero_points", "night_drift"]
 
@@ -39,13 +39,8 @@ def frame_zero_points(calibration: Any, frames: Sequence[Any]) -> tuple[np.ndarr
     times, zps, errs = [], [], []
     colour_term = float(getattr(calibration, "colour_term", 0.0) or 0.0)
     extinction = float(getattr(calibration, "extinction", 0.0) or 0.0)
-    for f in frames:
-        if f.status != "ok" or f.time_mjd is None or f.airmass is None:
-            continue
+    for _, f, use in frames_with_stars(frames, min_stars=3):
         s = f.stars
-        use = usable_stars(s)
-        if use.sum() < 3:
-            continue
         d = (np.asarray(s["catalogue_mag"], float)[use]
              - np.asarray(s["instrumental_mag"], float)[use]
              - colour_term * (np.asarray(s["catalogue_colour"], float)[use] - REF_COLOUR)

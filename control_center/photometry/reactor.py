@@ -32,6 +32,7 @@ from control_center.events.photometry import (
 )
 from control_center.photometry.calibrate import (
     fit_calibration,
+    frames_with_stars,
     matches_table,
     usable_stars,
 )
@@ -227,13 +228,8 @@ def _chi2_per_star(cal: Any, frames: list[FrameRecord]) -> float:
     import numpy as np
 
     zs = []
-    for f in frames:
-        if f.status != "ok" or f.time_mjd is None or f.airmass is None:
-            continue
+    for _, f, use in frames_with_stars(frames, min_stars=3):
         s = f.stars
-        use = usable_stars(s)
-        if use.sum() < 3:
-            continue
         inst = np.asarray(s["instrumental_mag"], float)[use]
         err = np.asarray(s["instrumental_err"], float)[use]
         mag, _ = cal.apply(inst, np.zeros_like(inst),
